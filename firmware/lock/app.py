@@ -1,0 +1,207 @@
+# The shell: wires the pure core to the board's drivers with one asyncio task per concern.
+# Rules live in the core modules; this file only moves values between them and the hardware.
+import asyncio
+import json
+import os
+
+from . import clock, store
+from . import ring as ring_pattern
+from .bolt import Bolt
+from .battery import Battery
+from .button import Button
+
+VERSION = "0.1.0"
+
+DRIVE_TICK_MS = 10
+BUTTON_TICK_MS = 10
+BATTERY_TICK_MS = 1000
+STATUS_TICK_MS = 50
+
+CALIBRATION_FILE = "calibration"
+SETTINGS_FILE = "settings"
+SCHEMA = 1
+
+DEFAULT_SETTINGS = {
+    "auto_relock_s": 0,
+    "lockngo_s": 20,
+    "brightness": 96,
+    "button_actions": True,
+}
+
+# Ring feedback shown when the bolt enters these states.
+FEEDBACK_ON_STATE = {"locking": "lock", "unlocking": "unlock", "unlatching": "unlatch", "jammed": "jam"}
+
+
+def _load_json(path, default):
+    try:
+        got = store.load(path)
+    except (store.CorruptError, OSError):
+        got = None  # a damaged record is treated as absent: the lock recalibrates or uses defaults
+    if got is None:
+        return default
+    try:
+        return json.loads(got[1])
+    except ValueError:
+        return default
+
+
+def _save_json(path, value):
+    store.save(path, SCHEMA, json.dumps(value).encode())
+
+
+def board_params(board):
+    return {k: getattr(board, k) for k in
+            ("MAX_SPEED", "ACCEL", "JAM_MARGIN_MS", "STEPS_PER_REV", "FULL_LOCK", "UNLATCH_HOLD_MS")}
+
+
+class App:
+    def __init__(self, board):
+        self.board = board
+        store.makedirs(board.FLASH_ROOT)
+        os.chdir(board.FLASH_ROOT)
+        self.stepper = board.stepper()
+        self.sensor = board.sensor()
+        self.pixels = board.ring()
+        self.button_in = board.button()
+        self.adc = board.battery_adc()
+        self.settings = dict(DEFAULT_SETTINGS)
+        self.settings.update(_load_json(SETTINGS_FILE, {}))
+        self.feedback = ("boot", 0)
+        self.reset_pending = False
+        self.bolt = None
+        self.battery = Battery(board.BATTERY_KIND, board.BATTERY_CELLS)
+        self._reported = None
+
+    def now_ms(self):
+        return clock.now_ms()
+
+    # --- what the BLE service and the button ask of the lock ---------------------------------------
+    def request(self, action):
+        """Ask the bolt for an action; None if accepted, else the refusal code."""
+        return self.bolt.request(action, clock.now_ms(), self.sensor.read(), self.battery.critical)
+
+    def pairing(self):
+        return False
+
+    def status(self):
+        b = self.bolt
+        return {
+            "lock": b.state,
+            "error": b.error,
+            "battery": self.battery.percent,
+            "low": self.battery.low,
+            "critical": self.battery.critical,
+            "pairing": self.pairing(),
+            "version": VERSION,
+        }
+
+    def set_settings(self, changes):
+        self.settings.update(changes)
+        _save_json(SETTINGS_FILE, self.settings)
+        self.bolt.settings = self.settings
+
+    # --- tasks --------------------------------------------------------------------------------------
+    async def _drive(self):
+        bolt = self.bolt
+        last = bolt.state
+        while True:
+            now = clock.now_ms()
+            n = bolt.tick(now, self.sensor.read())
+            if n:
+                self.stepper.step(n)
+            if bolt.state != last:
+                last = bolt.state
+                kind = FEEDBACK_ON_STATE.get(last)
+                if kind:
+                    self.feedback = (kind, now)
+            if bolt.calibration_dirty:
+                _save_json(CALIBRATION_FILE, bolt.calibration)
+                bolt.calibration_dirty = False
+            await asyncio.sleep_ms(DRIVE_TICK_MS)
+
+    async def _ring(self):
+        b = self.board
+        period = 1000 // b.RING_FPS
+        last = None
+        while True:
+            now = clock.now_ms()
+            view = {
+                "state": self.bolt.state,
+                "pairing": self.pairing(),
+                "battery_low": self.battery.low,
+                "lockout": False,
+                "reset_pending": self.reset_pending,
+                "feedback": self.feedback,
+                "jammed": self.bolt.state == "jammed",
+            }
+            frame = ring_pattern.frame(view, now, b.RING_PIXELS, b.RING_UPPER, self.settings["brightness"])
+            if frame != last:
+                self.pixels.write(frame)
+                last = frame
+            await asyncio.sleep_ms(period)
+
+    def _on_button(self, event):
+        if event == "reset_request":
+            self.reset_pending = True
+        elif event == "reset_cancel":
+            self.reset_pending = False
+        elif event == "reset_confirm":
+            self.factory_reset()
+        elif not self.settings["button_actions"]:
+            return
+        elif event == "short":
+            self.request("unlock" if self.bolt.state == "locked" else "lock")
+        elif event == "double":
+            self.request("lockngo")
+
+    async def _buttons(self):
+        button = self.button
+        while True:
+            now = clock.now_ms()
+            for event in button.feed(now, self.button_in.pressed()) + button.poll(now):
+                self._on_button(event)
+            await asyncio.sleep_ms(BUTTON_TICK_MS)
+
+    async def _battery(self):
+        while True:
+            self.battery.sample(self.adc.read_uv(), clock.now_ms())
+            await asyncio.sleep_ms(BATTERY_TICK_MS)
+
+    async def _status(self):
+        while True:
+            s = self.status()
+            if s != self._reported:
+                self._reported = s
+                self.board.report(s)
+            await asyncio.sleep_ms(STATUS_TICK_MS)
+
+    def factory_reset(self):
+        for name in os.listdir():
+            _wipe(name)
+        self.board.reset()
+
+    async def run(self):
+        await self.board.start(self)
+        now = clock.now_ms()
+        self.battery.sample(self.adc.read_uv(), now)
+        calibration = _load_json(CALIBRATION_FILE, None)
+        self.bolt = Bolt(board_params(self.board), calibration, self.sensor.read(), now, self.settings)
+        self.button = Button(now, self.button_in.pressed())
+        if calibration is None:
+            # A fresh install learns its door at once, so the first press already works.
+            self.request("calibrate")
+        for task in (self._drive, self._ring, self._buttons, self._battery, self._status):
+            asyncio.create_task(task())
+        while True:
+            await asyncio.sleep_ms(60000)
+
+
+def _wipe(path):
+    try:
+        names = os.listdir(path)
+    except OSError:
+        os.remove(path)
+        return
+    for name in names:
+        _wipe(path + "/" + name)
+    os.rmdir(path)

@@ -1,0 +1,89 @@
+"""simlock: run a simulated lock, and act on its hardware from the bench."""
+import argparse
+import json
+import sys
+import time
+
+from .control import ControlError, command, lines
+
+DEFAULT_PORT = 7760
+
+
+def run(args):
+    from .supervisor import Supervisor
+    from .view import render
+    from .world import load_physics
+
+    log = open(args.flash.rstrip("/") + ".log", "a") if args.view else None
+    sup = Supervisor(args.flash, port=args.port, build=args.build, heap=args.heap, log=log)
+    sup.start()
+    if not args.view:
+        print("simulated lock: BLE on 127.0.0.1:%d, control on %d, flash %s"
+              % (args.port, args.port + 1, sup.flash), file=sys.stderr, flush=True)
+    try:
+        physics = load_physics()
+        from .bench import cmd_state
+        while True:
+            if args.view:
+                sys.stdout.write(render(cmd_state(sup, []), physics, _ring_size(), args.port))
+                sys.stdout.flush()
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sup.stop()
+    return 0
+
+
+def _ring_size():
+    import re
+    from .world import ROOT
+    m = re.search(r"^RING_PIXELS\s*=\s*(\d+)", (ROOT / "boards/sim/board.py").read_text(), re.M)
+    return int(m.group(1)) if m else 16
+
+
+def bench(args):
+    text = " ".join([args.cmd] + args.words)
+    try:
+        if args.cmd == "record":
+            for msg in lines(args.port + 1, text):
+                print(json.dumps(msg), flush=True)
+                if "error" in msg:
+                    return 1
+            return 0
+        reply = command(args.port + 1, text)
+    except ControlError as e:
+        print("simlock: %s" % e, file=sys.stderr)
+        return 1
+    if "error" in reply:
+        print("simlock: %s" % reply["error"], file=sys.stderr)
+        return 1
+    print(json.dumps(reply))
+    return 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="simlock", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="boot the firmware on the simulated board")
+    r.add_argument("--flash", default=".sim/flash", help="flash directory (kept between runs)")
+    r.add_argument("--port", type=int, default=DEFAULT_PORT, help="BLE port; control is PORT+1")
+    r.add_argument("--build", help="run the mpy-cross build in this directory instead of the sources")
+    r.add_argument("--heap", default="64k", help="MicroPython heap size (the board's RAM)")
+    r.add_argument("--view", action="store_true", help="live view in this terminal")
+    r.set_defaults(func=run)
+    for name, help_ in (("state", "print the lock's state as JSON"),
+                        ("button", "press | hold SECONDS | down | up"),
+                        ("battery", "VOLTS"), ("turn", "STEPS: turn the key by hand"),
+                        ("jam", "on|off: block the bolt"), ("power", "off|on: cut or restore power"),
+                        ("record", "SECONDS: print ring and state changes as JSON lines")):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("words", nargs="*")
+        p.add_argument("--port", type=int, default=DEFAULT_PORT)
+        p.set_defaults(func=bench)
+    args = ap.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Runs the firmware in a MicroPython child process wired to the simulated world; survives its power cuts."""
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from .world import ROOT, World
+from . import bench
+
+MICROPYTHON = pathlib.Path(sys.prefix) / "bin" / "micropython"
+SOURCE_PATH = [ROOT / "firmware", ROOT / "boards" / "sim"]
+
+
+class Supervisor:
+    def __init__(self, flash, port=7760, build=None, heap="64k", log=None):
+        self.flash = pathlib.Path(flash).resolve()
+        self.flash.mkdir(parents=True, exist_ok=True)
+        self.port = port
+        self.path = [pathlib.Path(build).resolve()] if build else SOURCE_PATH
+        self.heap = heap
+        self.log = log if log is not None else sys.stderr
+        self.world = World(state_file=self.flash.parent / (self.flash.name + ".door.json"))
+        self.world.listeners.append(self._forward)
+        self.child = None
+        self.powered_at = None
+        self.bus = None
+        self.bus_lock = threading.Lock()
+        self.ready = threading.Event()
+        self.closing = False
+
+    # --- bus: the board's drivers on the other end -------------------------------------------------
+    def _serve_bus(self):
+        while not self.closing:
+            try:
+                conn, _ = self.bus_listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._bus_session, args=(conn,), daemon=True).start()
+
+    def _bus_session(self, conn):
+        with self.bus_lock:
+            self.bus = conn
+        self._send(dict(self.world.inputs(), hello=True))
+        for line in conn.makefile("r", encoding="utf-8"):
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if "step" in msg:
+                self.world.motor_steps(int(msg["step"]))
+            elif "ring" in msg:
+                self.world.set_ring([tuple(p) for p in msg["ring"]])
+            elif "status" in msg:
+                self.world.set_firmware(msg["status"])
+            elif msg.get("reset"):
+                threading.Thread(target=self.reboot, daemon=True).start()
+        with self.bus_lock:
+            if self.bus is conn:
+                self.bus = None
+
+    def _send(self, msg):
+        with self.bus_lock:
+            if self.bus is None:
+                return
+            try:
+                self.bus.sendall((json.dumps(msg) + "\n").encode())
+            except OSError:
+                pass
+
+    def _forward(self, change):
+        inputs = {k: v for k, v in change.items() if k in ("sensor", "button", "uv")}
+        if inputs:
+            self._send(inputs)
+
+    # --- power --------------------------------------------------------------------------------------
+    def power_on(self):
+        if self.child is not None:
+            return False
+        env = dict(os.environ)
+        env.update(MICROPYPATH=":".join(map(str, self.path)) + ":.frozen", SIMLOCK_BUS=str(self.bus_port),
+                   SIMLOCK_BLE_PORT=str(self.port), SIMLOCK_FLASH=str(self.flash))
+        self.ready.clear()
+        self.powered_at = time.monotonic()
+        self.child = subprocess.Popen([str(MICROPYTHON), "-X", "heapsize=" + self.heap, "-m", "main"],
+                                      cwd=self.flash, env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True)
+        threading.Thread(target=self._pump, args=(self.child,), daemon=True).start()
+        threading.Thread(target=self._await_ready, args=(self.child,), daemon=True).start()
+        return True
+
+    def power_off(self):
+        child, self.child = self.child, None
+        if child is None:
+            return False
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        self.powered_at = None
+        self.ready.clear()
+        self.world.set_ring([])
+        self.world.set_firmware({})
+        return True
+
+    def reboot(self):
+        self.power_off()
+        self.power_on()
+
+    def _pump(self, child):
+        for line in child.stdout:
+            self.log.write("fw| " + line)
+            self.log.flush()
+        code = child.wait()
+        if self.child is child:
+            self.log.write("fw| firmware exited with code %d\n" % code)
+            self.log.flush()
+
+    def _await_ready(self, child):
+        # Ready = the lock's radio accepts centrals.
+        while self.child is child and child.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                self.ready.set()
+                print("ready", flush=True)
+                return
+            except OSError:
+                time.sleep(0.05)
+
+    def uptime_ms(self):
+        return None if self.powered_at is None else int((time.monotonic() - self.powered_at) * 1000)
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+    def start(self):
+        self.bus_listener = socket.create_server(("127.0.0.1", 0))
+        self.bus_port = self.bus_listener.getsockname()[1]
+        threading.Thread(target=self._serve_bus, daemon=True).start()
+        self.control = bench.serve(self, self.port + 1)
+        self.power_on()
+
+    def stop(self):
+        self.closing = True
+        self.power_off()
+        self.control.shutdown()
+        self.control.server_close()
+        self.bus_listener.close()

@@ -4,4 +4,10 @@ import asyncio
 import board
 from lock.app import App
 
-asyncio.run(App(board).run())
+
+async def boot():
+    await board.start()  # drivers may only be read once the board is up
+    await App(board).run()
+
+
+asyncio.run(boot())

@@ -61,7 +61,7 @@ class _Bus:
             self.apply(json.loads(line))
 
 
-async def start(app):
+async def start():
     global _bus
     port = int(os.getenv("SIMLOCK_BUS") or "0")
     if not port:

@@ -68,9 +68,16 @@ class App:
         self.settings.update(_load_json(SETTINGS_FILE, {}))
         self.feedback = ("boot", 0)
         self.reset_pending = False
-        self.bolt = None
-        self.battery = Battery(board.BATTERY_KIND, board.BATTERY_CELLS)
         self._reported = None
+        now = clock.now_ms()
+        self.battery = Battery(board.BATTERY_KIND, board.BATTERY_CELLS)
+        self.battery.sample(self.adc.read_uv(), now)
+        calibration = _load_json(CALIBRATION_FILE, None)
+        self.bolt = Bolt(board_params(board), calibration, self.sensor.read(), now, self.settings)
+        self.button = Button(now, self.button_in.pressed())
+        if calibration is None:
+            # A fresh install learns its door at once, so the first press already works.
+            self.request("calibrate")
 
     def now_ms(self):
         return clock.now_ms()
@@ -181,15 +188,6 @@ class App:
         self.board.reset()
 
     async def run(self):
-        await self.board.start(self)
-        now = clock.now_ms()
-        self.battery.sample(self.adc.read_uv(), now)
-        calibration = _load_json(CALIBRATION_FILE, None)
-        self.bolt = Bolt(board_params(self.board), calibration, self.sensor.read(), now, self.settings)
-        self.button = Button(now, self.button_in.pressed())
-        if calibration is None:
-            # A fresh install learns its door at once, so the first press already works.
-            self.request("calibrate")
         for task in (self._drive, self._ring, self._buttons, self._battery, self._status):
             asyncio.create_task(task())
         while True:

@@ -1,6 +1,7 @@
 """simlock: run a simulated lock, and act on its hardware from the bench."""
 import argparse
 import json
+import signal
 import sys
 import time
 
@@ -9,11 +10,16 @@ from .control import ControlError, command, lines
 DEFAULT_PORT = 7760
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run(args):
     from .supervisor import Supervisor
     from .view import render
     from .world import load_physics
 
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: the firmware child must not outlive us
     log = open(args.flash.rstrip("/") + ".log", "a") if args.view else None
     sup = Supervisor(args.flash, port=args.port, build=args.build, heap=args.heap, log=log)
     sup.start()

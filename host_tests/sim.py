@@ -1,0 +1,96 @@
+"""A simulated lock in a subprocess (`simlock run`), driven from tests through its control port."""
+import os
+import pathlib
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+VENV_BIN = ROOT / ".venv" / "bin"
+sys.path.insert(0, str(ROOT / "tools"))
+from simlock.control import command, lines  # noqa: E402
+
+
+def free_port_pair():
+    """A port P with P+1 also free (BLE and control)."""
+    for _ in range(200):
+        p = random.randrange(20000, 60000, 2)
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", p))
+                b.bind(("127.0.0.1", p + 1))
+            return p
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair")
+
+
+class SimLock:
+    def __init__(self, flash, build=None, heap="64k", port=None):
+        self.flash = pathlib.Path(flash)
+        self.port = port or free_port_pair()
+        self.control = self.port + 1
+        args = [str(VENV_BIN / "simlock"), "run", "--flash", str(self.flash), "--port", str(self.port),
+                "--heap", heap]
+        if build:
+            args += ["--build", str(build)]
+        self.output = []
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self._ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.wait_ready()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.output.append(line)
+            if line.strip() == "ready":
+                self._ready.set()
+
+    def wait_ready(self, timeout=30):
+        if not self._ready.wait(timeout):
+            raise AssertionError("simulated lock not ready within %ss:\n%s" % (timeout, self.log()))
+        self._ready.clear()
+
+    def log(self):
+        return "".join(self.output[-80:])
+
+    def bench(self, text, timeout=60):
+        reply = command(self.control, text, timeout=timeout)
+        return reply
+
+    def record(self, seconds):
+        return list(lines(self.control, "record %s" % seconds, timeout=seconds + 30))
+
+    def state(self):
+        return self.bench("state")
+
+    def wait_for(self, predicate, timeout=15, what="condition"):
+        deadline = time.monotonic() + timeout
+        while True:
+            s = self.state()
+            if predicate(s):
+                return s
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out waiting for %s; last state %s\n%s" % (what, s, self.log()))
+            time.sleep(0.05)
+
+    def wait_lock(self, state, timeout=15):
+        return self.wait_for(lambda s: s["lock"] == state, timeout, "lock state %r" % state)
+
+    def power_cycle(self):
+        assert self.bench("power off")["ok"]
+        assert self.bench("power on")["ok"]
+        self.wait_ready()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

@@ -121,6 +121,10 @@ out["isk_input"] = x(cpace.isk_input(h(g["sid"]), h(e["K"]), t))
 lo = v["low_order"]
 out["q"] = [x(x25519(h(lo["s"]), h(c["u"]))) for c in lo["cases"]]
 out["isk_none"] = [cpace.isk(h(lo["s"]), h(e["Ya"]), h(c["u"]), b"", b"", b"", True) is None for c in lo["cases"]]
+out["isk_short"] = [cpace.isk(h(e["ya"]), h(e["Ya"]), y, b"", b"", b"", True) for y in (b"", h(e["Yb"])[:31], h(e["Yb"]) + b"0")]
+del v, s, g, e, lo, t
+import gc
+gc.collect()  # the whole vector file was in a 64 KiB heap; make room for the answer
 print(json.dumps(out))
 """)
     s = v["strings"]
@@ -137,6 +141,7 @@ print(json.dumps(out))
     lo = v["low_order"]["cases"]
     assert got["q"] == [c["q"] for c in lo]
     assert got["isk_none"] == [c["abort"] for c in lo]
+    assert got["isk_short"] == [None, None, None]  # a malformed share is refused, not an exception
 
 
 def test_mpy_cpace_sha256_suite(micropython):
@@ -234,6 +239,8 @@ def test_host_cpace_draft_vectors_sha512_end_to_end():
     for c in lo["cases"]:
         assert host.x25519(h(lo["s"]), h(c["u"])).hex() == c["q"]
         assert (host.isk(h(lo["s"]), Ya, h(c["u"]), b"", b"", b"", True) is None) == c["abort"]
+    for bad in (b"", Yb[:31], Yb + b"0"):
+        assert host.isk(h(e["ya"]), Ya, bad, b"", b"", b"", True) is None
 
 
 def test_host_cpace_sha256_suite():

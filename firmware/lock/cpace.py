@@ -75,7 +75,9 @@ def isk_input(sid, k, transcript):
 
 
 def isk(scalar32, own_y, peer_y, own_ad, peer_ad, sid, initiator):
-    """The 32-byte intermediate session key, or None when the peer's share is invalid (low order)."""
+    """The 32-byte intermediate session key, or None when the peer's share is invalid (malformed or low order)."""
+    if len(peer_y) != 32:
+        return None
     k = x25519(scalar32, peer_y)  # scalar_mult_vfy
     if ct_eq(k, _IDENTITY):
         return None

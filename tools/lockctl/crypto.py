@@ -161,6 +161,9 @@ def isk_input(sid: bytes, k: bytes, transcript: bytes) -> bytes:
 
 def isk(scalar32: bytes, own_y: bytes, peer_y: bytes, own_ad: bytes, peer_ad: bytes, sid: bytes,
         initiator: bool, hash_name: str = SUITE_HASH) -> bytes | None:
+    """The intermediate session key, or None when the peer's share is invalid (malformed or low order)."""
+    if len(peer_y) != 32:
+        return None
     k = x25519(scalar32, peer_y)
     if ct_eq(k, bytes(32)):
         return None

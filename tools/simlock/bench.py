@@ -23,6 +23,7 @@ def cmd_state(sup, args):
     with w.lock:
         fw = dict(w.firmware)
         return {
+            "ok": True,
             "power": "on" if sup.child else "off",
             "lock": fw.get("lock"),
             "error": fw.get("error"),
@@ -157,7 +158,7 @@ class _Handler(socketserver.StreamRequestHandler):
                     raise BenchError("unknown command: %s (known: %s, record)"
                                      % (words[0], ", ".join(sorted(COMMANDS))))
             except BenchError as e:
-                reply = {"error": str(e)}
+                reply = {"ok": False, "error": str(e)}
             self._send(reply)
 
     def _send(self, obj):

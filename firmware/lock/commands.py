@@ -34,14 +34,16 @@ def _status(ctx, dev, r, now_ms):
     r.end()
     st = ctx.app.status() if ctx.app else {}
     flags = ((S_LOW if st.get("low") else 0) | (S_CRITICAL if st.get("critical") else 0) |
-             (S_JAM if st.get("jam") else 0) | (S_PAIRING if ctx.pairmode.active else 0) |
+             (S_PAIRING if ctx.pairmode.active else 0) |
              (S_CODE_SET if ctx.passcode.is_set else 0))
     battery = st.get("battery")
-    body = (wire.text(str(st.get("state", "unknown"))) +
+    jam = st.get("error") or st.get("jam")
+    flags |= S_JAM if jam else 0
+    body = (wire.text(str(st.get("lock") or st.get("state") or "unknown")) +
             struct.pack("<BB", 255 if battery is None else max(0, min(100, int(battery))), flags) +
             wire.text(str(st.get("version", ""))) +
             struct.pack("<IHI", ctx.wall_time(now_ms), ctx.devices.count(), ctx.passcode.locked_for(now_ms)) +
-            wire.text(str(st.get("jam") or "")))
+            wire.text(str(jam or "")))
     return wire.OK, body
 
 

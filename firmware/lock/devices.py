@@ -168,7 +168,7 @@ class Registry:
     def page(self, cursor, max_n):
         """Up to max_n devices from cursor (bucket << 8 | index); returns (devices, next cursor or None).
         A damaged bucket is skipped rather than hiding every other device."""
-        out = []
+        out = []  # type: list
         b, skip = cursor >> 8, cursor & 0xFF
         while b < self.buckets:
             if len(out) >= max_n:

@@ -52,7 +52,7 @@ class LockProtocol:
         """A device is gone: end its sessions now."""
         for who, s in self.sessions.items():
             if s.device_id == device_id:
-                s.kill()
+                s.kill(wire.E_UNKNOWN_DEVICE)
                 self.closing.append(who)
 
     # --- transport side -----------------------------------------------------------------------
@@ -69,10 +69,10 @@ class LockProtocol:
                 self.pairings[who] = p
                 return p.hello(body, now_ms)
             if mtype == wire.PAIR_CONFIRM:
-                p = self.pairings.get(who)
-                if p is None:
+                busy = self.pairings.get(who)
+                if busy is None:
                     return wire.error(wire.E_NOT_PAIRING)
-                reply = p.confirm(body, now_ms)
+                reply = busy.confirm(body, now_ms)
                 del self.pairings[who]
                 return reply
             if mtype == wire.SESSION_HELLO:
@@ -104,8 +104,10 @@ class LockProtocol:
 
     def _secure(self, who, body, now_ms):
         s = self.sessions.get(who)
-        if s is None or not s.alive:
+        if s is None:
             return wire.error(wire.E_NO_SESSION)
+        if not s.alive:
+            return wire.error(s.why)
         request = s.open(body)
         if request is None:
             return self._kill(who, wire.E_AUTH)

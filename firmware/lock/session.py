@@ -38,6 +38,7 @@ class Session:
         self.tx_count = 0
         self.rx_count = 0
         self.alive = True
+        self.why = wire.E_NO_SESSION  # the error a dead session answers with
 
     def seal(self, plaintext):
         """The SECURE message carrying plaintext."""
@@ -59,5 +60,6 @@ class Session:
         self.rx_count += 1
         return pt
 
-    def kill(self):
+    def kill(self, why=wire.E_NO_SESSION):
         self.alive = False
+        self.why = why

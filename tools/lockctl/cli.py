@@ -1,0 +1,149 @@
+"""lockctl: pair with the smart lock and drive it, over the simulator or real BLE."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import pathlib
+import sys
+import time
+
+from . import client, identity, transports, wire
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="lockctl", description=__doc__)
+    where = ap.add_mutually_exclusive_group()
+    where.add_argument("--sim", metavar="HOST:PORT", help="the simulated lock's radio (simlock run --port)")
+    where.add_argument("--ble", metavar="ADDRESS", help="a real lock over Bluetooth LE")
+    ap.add_argument("--identity", metavar="FILE", type=pathlib.Path, default=None,
+                    help="this device's id and key (default: %s)" % identity.default_path())
+    ap.add_argument("--json", action="store_true", help="machine-readable output")
+    sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    sub.add_parser("scan", help="list locks nearby (or the simulated one)")
+    p = sub.add_parser("pair", help="pair this device (the lock must be in pairing mode)")
+    p.add_argument("--code", help="the 6-digit security code (on a fresh lock: the code to set)")
+    p.add_argument("--name", default=os.environ.get("USER", "lockctl"))
+    p.add_argument("--type", default="phone", choices=client.TYPES)
+    sub.add_parser("status", help="lock state, battery, pairing mode, firmware version")
+    for a in client.ACTIONS:
+        sub.add_parser(a, help="%s the door" % a)
+    sub.add_parser("devices", help="list paired devices (admin)")
+    p = sub.add_parser("revoke", help="remove a device (admin, needs the code)")
+    p.add_argument("id", type=lambda s: int(s, 0))
+    p.add_argument("--code")
+    p = sub.add_parser("rename", help="rename a device (admin, needs the code)")
+    p.add_argument("id", type=lambda s: int(s, 0))
+    p.add_argument("name")
+    p.add_argument("--code")
+    p = sub.add_parser("code", help="change the security code (admin, needs the current code)")
+    p.add_argument("how", choices=("set", "change"))
+    p.add_argument("new", nargs="?", help="the new code (or --new)")
+    p.add_argument("--new", dest="new_opt")
+    p.add_argument("--code", "--old", dest="code", help="the current code")
+    p = sub.add_parser("time", help="set the lock's clock (admin)")
+    p.add_argument("how", choices=("sync",))
+    p.add_argument("--at", type=int, help="unix seconds (default: this computer's clock)")
+    return ap
+
+
+def _code(value: str | None, prompt: str) -> str:
+    if value:
+        return value
+    if os.environ.get("LOCKCTL_CODE"):
+        return os.environ["LOCKCTL_CODE"]
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    raise ValueError("the security code is needed: --code CODE")
+
+
+def _transport(args, ident: dict | None):
+    where = args.sim and "sim:" + args.sim or args.ble and "ble:" + args.ble or (ident or {}).get("lock")
+    if not where:
+        raise ValueError("which lock? use --sim HOST:PORT or --ble ADDRESS")
+    kind, _, addr = where.partition(":")
+    return where, (transports.SimTransport(addr) if kind == "sim" else transports.BleTransport(addr))
+
+
+def _show(args, value) -> None:
+    if args.json:
+        print(json.dumps(value))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            print("%s: %s" % (k, v))
+    elif isinstance(value, list):
+        for item in value:
+            print("  ".join("%s=%s" % kv for kv in item.items()))
+    elif value is not None:
+        print(value)
+
+
+def run(args) -> None:
+    path = args.identity or identity.default_path()
+    if args.cmd == "scan":
+        found = transports.sim_scan(args.sim) if args.sim else transports.ble_scan()
+        _show(args, found)
+        return
+    if args.cmd == "pair":
+        code = _code(args.code, "security code: ")
+        client.code_bytes(code)
+        where, t = _transport(args, None)
+        try:
+            got = client.pair(t, code, args.name, args.type)
+        finally:
+            t.close()
+        identity.save(path, where, got.device_id, got.key, args.name, got.admin)
+        _show(args, {"paired": got.device_id, "admin": got.admin, "identity": str(path)})
+        return
+    ident = identity.load(path)
+    _, t = _transport(args, ident)
+    try:
+        s = client.Session(t, ident["device_id"], ident["key"])
+        if args.cmd == "status":
+            _show(args, s.status())
+        elif args.cmd in client.ACTIONS:
+            s.action(args.cmd)
+            _show(args, {"done": args.cmd})
+        elif args.cmd == "devices":
+            _show(args, s.devices())
+        elif args.cmd == "revoke":
+            s.revoke(_code(args.code, "security code: "), args.id)
+            _show(args, {"revoked": args.id})
+        elif args.cmd == "rename":
+            s.rename(_code(args.code, "security code: "), args.id, args.name)
+            _show(args, {"renamed": args.id, "name": args.name})
+        elif args.cmd == "code":
+            new = args.new or args.new_opt
+            if not new:
+                raise ValueError("the new code is needed: lockctl code %s NEW --code OLD" % args.how)
+            client.code_bytes(new)
+            s.change_code(_code(args.code, "current security code: "), new)
+            _show(args, {"code": "changed"})
+        elif args.cmd == "time":
+            at = int(time.time()) if args.at is None else args.at
+            s.set_time(at)
+            _show(args, {"time": at})
+    finally:
+        t.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        run(args)
+        return 0
+    except wire.LockError as e:
+        msg = str(e) if e.code else (e.detail.decode(errors="replace") or "no connection to the lock")
+    except (identity.IdentityError, ValueError, ConnectionError, OSError) as e:
+        msg = str(e) or e.__class__.__name__
+    except KeyboardInterrupt:
+        msg = "interrupted"
+    except Exception as e:  # bleak and friends raise their own types; the user still gets one line
+        msg = "%s: %s" % (e.__class__.__name__, e)
+    print("lockctl: %s" % msg.splitlines()[0] if msg else "lockctl: failed", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

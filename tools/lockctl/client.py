@@ -1,0 +1,169 @@
+"""The client side of the protocol (docs/PROTOCOL.md): pairing over CPace and secure sessions.
+
+A transport moves whole messages: `exchange(channel, message) -> reply message`, channel "pair" or "cmd".
+Crypto comes from lockctl.crypto (`cryptography`), independent of the firmware's own implementation.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from . import crypto
+from . import wire
+
+CI = b"smartlock pair v1"
+PAIR_INFO = b"lock pair v1"
+SETUP_PRS = b"smartlock: no code set"
+NONCE_C2L = b"pair c2l\0\0\0\0\0"
+NONCE_L2C = b"pair l2c\0\0\0\0\0"
+SESSION_INFO = b"lock session v1"
+FLAG_SETUP = 1
+
+TYPES = ("phone", "bridge", "keypad", "fob")
+
+STATUS, LOCK, UNLOCK, UNLATCH, LOCKNGO = 0x01, 0x02, 0x03, 0x04, 0x05
+LIST_DEVICES, RENAME, REVOKE, CHANGE_CODE, SET_TIME = 0x10, 0x11, 0x12, 0x13, 0x14
+ACTIONS = {"lock": LOCK, "unlock": UNLOCK, "unlatch": UNLATCH, "lockngo": LOCKNGO}
+END_CURSOR = 0xFFFF
+STATUS_FLAGS = ("low", "critical", "jammed", "pairing", "code_set")
+
+
+class Transport(Protocol):
+    def exchange(self, channel: str, message: bytes) -> bytes: ...
+    def close(self) -> None: ...
+
+
+class Drbg:
+    """Deterministic bytes from a seed (SHA-256 in counter mode), for recorded transcripts only."""
+
+    def __init__(self, seed: bytes):
+        self.seed, self.n, self.pool = seed, 0, b""
+
+    def __call__(self, k: int) -> bytes:
+        while len(self.pool) < k:
+            self.pool += hashlib.sha256(self.seed + struct.pack("<I", self.n)).digest()
+            self.n += 1
+        out, self.pool = self.pool[:k], self.pool[k:]
+        return out
+
+
+@dataclass
+class Paired:
+    device_id: int
+    key: bytes
+    admin: bool
+
+
+def code_bytes(code: str) -> bytes:
+    if len(code) != 6 or not code.isdigit():
+        raise ValueError("the security code is 6 digits")
+    return code.encode()
+
+
+def pair(transport: Transport, code: str, name: str, type_: str = "phone",
+         rng: Callable[[int], bytes] = os.urandom) -> Paired:
+    """Pair with a lock in pairing mode. On a fresh lock `code` becomes its security code."""
+    code_raw = code_bytes(code)
+    cnonce = rng(16)
+    hello = wire.message(wire.PAIR_HELLO, cnonce + bytes((TYPES.index(type_),)) + wire.text(name))
+    r = wire.Reader(wire.expect(transport.exchange("pair", hello), wire.PAIR_CHALLENGE))
+    flags, lnonce, salt, iterations, ya = r.u8(), r.take(16), r.take(16), r.u32(), r.take(32)
+    setup = bool(flags & FLAG_SETUP)
+    sid = cnonce + lnonce
+    prs = SETUP_PRS if setup else crypto.pbkdf2_sha256(code_raw, salt, iterations, 32)
+    scalar = rng(32)
+    yb = crypto.share(crypto.generator(prs, CI, sid), scalar)
+    isk = crypto.isk(scalar, yb, ya, b"", b"", sid, False)
+    if isk is None:
+        raise wire.LockError(10)
+    okm = crypto.hkdf(isk, sid, PAIR_INFO, 112)
+    kc, kl, kenc, dkey = okm[:32], okm[32:64], okm[64:80], okm[80:]
+    tag_c = crypto.hmac_sha256(kc, b"C" + ya + yb)
+    sealed = crypto.CCM(kenc).seal(NONCE_C2L, code_raw if setup else b"",
+                                   bytes((wire.VERSION, wire.PAIR_CONFIRM)))
+    confirm = wire.message(wire.PAIR_CONFIRM, yb + tag_c + sealed)
+    done = wire.expect(transport.exchange("pair", confirm), wire.PAIR_DONE)
+    if len(done) < 32 or not crypto.ct_eq(done[:32], crypto.hmac_sha256(kl, b"L" + yb + ya)):
+        raise wire.LockError(10)  # not the lock we meant: it does not know the code
+    body = crypto.CCM(kenc).open(NONCE_L2C, done[32:], bytes((wire.VERSION, wire.PAIR_DONE)))
+    if body is None or len(body) != 5:
+        raise wire.LockError(10)
+    device_id, dflags = struct.unpack("<IB", body)
+    return Paired(device_id, dkey, bool(dflags & 1))
+
+
+def _nonce(direction: int, counter: int) -> bytes:
+    return bytes((direction,)) + bytes(8) + struct.pack(">I", counter)
+
+
+class Session:
+    """A secure session on the command characteristic."""
+
+    def __init__(self, transport: Transport, device_id: int, key: bytes,
+                 rng: Callable[[int], bytes] = os.urandom):
+        self.t = transport
+        cnonce = rng(16)
+        hello = wire.message(wire.SESSION_HELLO, struct.pack("<I", device_id) + cnonce)
+        lnonce = wire.expect(transport.exchange("cmd", hello), wire.SESSION_CHALLENGE)
+        if len(lnonce) != 16:
+            raise wire.LockError(1)
+        okm = crypto.hkdf(key, cnonce + lnonce, SESSION_INFO + struct.pack("<I", device_id), 32)
+        self.tx, self.rx = crypto.CCM(okm[:16]), crypto.CCM(okm[16:])
+        self.tx_n = self.rx_n = 0
+        self.aad = bytes((wire.VERSION, wire.SECURE))
+
+    def call(self, cmd: int, args: bytes = b"") -> bytes:
+        """Run one command; returns the response body or raises LockError."""
+        body = self.tx.seal(_nonce(0x43, self.tx_n), bytes((cmd,)) + args, self.aad)
+        self.tx_n += 1
+        reply = wire.expect(self.t.exchange("cmd", wire.message(wire.SECURE, body)), wire.SECURE)
+        pt = self.rx.open(_nonce(0x4C, self.rx_n), reply, self.aad)
+        if pt is None or not pt:
+            raise wire.LockError(10)
+        self.rx_n += 1
+        if pt[0] != wire.OK:
+            raise wire.LockError(pt[0], pt[1:])
+        return pt[1:]
+
+    # --- commands -----------------------------------------------------------------------------
+
+    def status(self) -> dict:
+        r = wire.Reader(self.call(STATUS))
+        state = r.text()
+        battery, flags = r.u8(), r.u8()
+        version = r.text()
+        now, count, lockout = r.u32(), r.u16(), r.u32()
+        jam = r.text()
+        out = {"state": state, "battery": None if battery == 255 else battery, "version": version,
+               "time": now, "devices": count, "lockout_ms": lockout, "jam": jam or None}
+        out.update({name: bool(flags & (1 << i)) for i, name in enumerate(STATUS_FLAGS)})
+        return out
+
+    def action(self, name: str) -> None:
+        self.call(ACTIONS[name])
+
+    def devices(self) -> list[dict]:
+        out, cursor = [], 0
+        while cursor != END_CURSOR:
+            r = wire.Reader(self.call(LIST_DEVICES, struct.pack("<H", cursor)))
+            cursor, n = r.u16(), r.u8()
+            for _ in range(n):
+                did, typ, flags, created = r.u32(), r.u8(), r.u8(), r.u32()
+                out.append({"id": did, "type": TYPES[typ] if typ < len(TYPES) else str(typ),
+                            "admin": bool(flags & 1), "created": created, "name": r.text()})
+        return out
+
+    def rename(self, code: str, device_id: int, name: str) -> None:
+        self.call(RENAME, code_bytes(code) + struct.pack("<I", device_id) + wire.text(name))
+
+    def revoke(self, code: str, device_id: int) -> None:
+        self.call(REVOKE, code_bytes(code) + struct.pack("<I", device_id))
+
+    def change_code(self, old: str, new: str) -> None:
+        self.call(CHANGE_CODE, code_bytes(old) + code_bytes(new))
+
+    def set_time(self, unix: int) -> None:
+        self.call(SET_TIME, struct.pack("<I", unix))

@@ -1,0 +1,42 @@
+"""This device's identity for one lock (device id + 32-byte key), kept in an owner-only file."""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+
+
+def default_path() -> pathlib.Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return pathlib.Path(base) / "lockctl" / "identity.json"
+
+
+class IdentityError(Exception):
+    pass
+
+
+def load(path: pathlib.Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+        return {"lock": data.get("lock"), "device_id": int(data["device_id"]), "key": bytes.fromhex(data["key"]),
+                "name": data.get("name", ""), "admin": bool(data.get("admin"))}
+    except FileNotFoundError:
+        raise IdentityError("no identity at %s: pair first (lockctl pair --code CODE --name NAME)" % path) from None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise IdentityError("unreadable identity %s: %s" % (path, e)) from None
+
+
+def save(path: pathlib.Path, lock: str | None, device_id: int, key: bytes, name: str, admin: bool) -> None:
+    """Written to a temp file created 0600, then renamed: never readable by others, never half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"lock": lock, "device_id": device_id, "key": key.hex(), "name": name, "admin": admin}, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

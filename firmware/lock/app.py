@@ -171,7 +171,8 @@ class App:
 
     async def _battery(self):
         while True:
-            self.battery.sample(self.adc.read_uv(), clock.now_ms())
+            if not self.bolt.moving:  # the cells sag under the motor's load: read them at rest
+                self.battery.sample(self.adc.read_uv(), clock.now_ms())
             await asyncio.sleep_ms(BATTERY_TICK_MS)
 
     async def _status(self):

@@ -26,6 +26,8 @@ def run(args):
     if not args.view:
         print("simulated lock: BLE on 127.0.0.1:%d, control on %d, flash %s"
               % (args.port, args.port + 1, sup.flash), file=sys.stderr, flush=True)
+    if args.view:
+        sys.stdout.write("\x1b[2J")
     try:
         physics = load_physics()
         from .bench import cmd_state

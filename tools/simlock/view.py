@@ -35,7 +35,7 @@ def render(state, physics, ring_pixels, port):
     pct = "?" if bat["percent"] is None else "%d %%" % bat["percent"]
     flags = [f for f, on in (("LOW", bat["low"]), ("CRITICAL", bat["critical"]), ("JAM", state["jam"]),
                              ("PAIRING", state["pairing"]), ("button down", state["button"])) if on]
-    lines = ["\x1b[H\x1b[2J  simulated lock   power %-3s  uptime %s s" %
+    lines = ["  simulated lock   power %-3s  uptime %s s" %
              (state["power"], "-" if state["uptime_ms"] is None else state["uptime_ms"] // 1000), ""]
     art = ring_art(state["ring"], ring_pixels)
     info = ["state     %s" % (state["lock"] or "-"),
@@ -51,4 +51,5 @@ def render(state, physics, ring_pixels, port):
               "    simlock button press | button hold 5 | battery 4.4 | turn -300 | jam on | power off",
               "    lockctl --sim 127.0.0.1:%d pair --code 123456 --name my-phone" % port,
               "  Ctrl-C stops the simulator (the flash directory keeps its contents)."]
-    return "\n".join(lines) + "\n"
+    # Overwrite in place (home, clear each line's tail, clear below) rather than clear the screen: no flicker.
+    return "\x1b[H" + "\x1b[K\n".join(lines) + "\x1b[K\n\x1b[J"

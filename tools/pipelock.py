@@ -86,4 +86,5 @@ def main():
         sys.stdout.write(out + "\n")
 
 
-main()
+if __name__ == "__main__":
+    main()

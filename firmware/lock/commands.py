@@ -86,7 +86,7 @@ def _change_code(ctx, dev, r, now_ms):
     r.end()
     if not passcode.valid(new):
         return wire.E_BAD_ARGS, b""
-    ctx.passcode.replace(new)
+    ctx.passcode.replace(new)  # the old code was checked by dispatch
     return wire.OK, b""
 
 

@@ -120,6 +120,15 @@ class Passcode:
         self.replace(code)
         return True
 
+    def change(self, old, new, now_ms):
+        """Replace the code if `old` is right (a counted guess): returns check()'s (outcome, ms)."""
+        if not valid(new):
+            raise ValueError("code must be 6 digits")
+        got = self.check(old, now_ms)
+        if got[0] == RIGHT:
+            self.replace(new)
+        return got
+
     def replace(self, code):
         """Store a new code (the caller has checked the old one)."""
         if not valid(code):

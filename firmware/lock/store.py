@@ -135,7 +135,8 @@ def header(path):
         return None
     if len(head) != HEADER_LEN or head[:2] != MAGIC:
         raise CorruptError("bad header " + path)
-    return struct.unpack(HEADER, head)[1:]
+    _, version, _, reclen, count = struct.unpack(HEADER, head)
+    return version, reclen, count
 
 
 def save(path, version, blob):

@@ -15,7 +15,7 @@
 #   b.error        None | "jam" | "calibration_failed" | "calibration_invalid" (cleared by an accepted request)
 #   b.last_cause   why the state was last entered: "boot", "request", "auto_relock", "manual", "stall",
 #                  "timeout", "calibration"; b.by_hand is last_cause == "manual"
-#   b.seq          +1 on every state entry (the shell can spot a repeated jam)
+#   b.seq          +1 whenever state or last_cause changes
 #   b.calibration  {"locked", "unlocked", "unlatch"[, "fulllock"]: positions} | None
 #   b.calibration_dirty   True after a calibration succeeded; the shell saves it and clears the flag
 #   b.moving       True while tick() may return steps (the shell may power the stepper off otherwise)
@@ -306,7 +306,8 @@ class Bolt:
             self._relock_ms = now + relock_s * 1000
 
     def _enter(self, state, cause):
+        if state != self.state or cause != self.last_cause:
+            self.seq += 1
         self.state = state
         self.last_cause = cause
         self._relock_ms = None
-        self.seq += 1

@@ -52,7 +52,7 @@ class PairMode:
         self.state, result = nxt
         if self.state == CLOSED:
             self.holder = None
-        elif self.state == HELD and event == "begin":
+        elif event == "begin" and result == OK:
             self.holder = who
         elif self.state == OPEN:
             self.holder = None

@@ -38,9 +38,9 @@ ERRORS = {
     18: "internal error in the lock",
     19: "message sent on the wrong characteristic",
 }
-E_LOCKED_OUT = 5
-E_BAD_CODE = 6
-E_ACTION = 15
+(E_BAD_FRAME, E_BAD_VERSION, E_NOT_PAIRING, E_BUSY, E_LOCKED_OUT, E_BAD_CODE, E_FULL, E_UNKNOWN_DEVICE,
+ E_NO_SESSION, E_AUTH, E_DENIED, E_UNKNOWN_COMMAND, E_BAD_ARGS, E_NOT_FOUND, E_ACTION, E_STORAGE, E_TOO_LONG,
+ E_INTERNAL, E_WRONG_CHANNEL) = range(1, 20)
 
 
 class LockError(Exception):

@@ -17,10 +17,11 @@ _WHITE = (255, 255, 255)
 _GREEN = (0, 255, 0)
 _ORANGE = (255, 96, 0)
 _MAGENTA = (255, 0, 160)
+_YELLOW = (255, 200, 0)
 
 # (colour, upper segment only, on_ms, off_ms, blinks, period_ms); period 0 = one-shot lasting
 # blinks * (on_ms + off_ms). A steady pattern is on for its whole period.
-RESET_PENDING = (_RED, False, 250, 250, 1, 500)
+RESET_PENDING = (_YELLOW, False, 250, 250, 1, 500)
 PAIRING = (_BLUE, False, 1, 0, 1, 1)
 JAMMED = (_RED, False, 100, 1900, 1, 2000)
 LOCKOUT = (_MAGENTA, False, 100, 2900, 1, 3000)
@@ -91,6 +92,14 @@ def frame(view, now_ms, pixels, upper, brightness):
 
 
 def next_change_ms(view, now_ms):
+    nxt = _next_edge(view, now_ms)
+    fb = view.get("feedback")
+    if fb and fb[1] > now_ms and (nxt is None or fb[1] < nxt):
+        return fb[1]  # a feedback dated in the future starts then
+    return nxt
+
+
+def _next_edge(view, now_ms):
     active = _active(view, now_ms)
     if active is None:
         return None

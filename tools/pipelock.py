@@ -59,7 +59,8 @@ def main():
         parts = line.split()
         op = parts[0] if parts else ""
         if op in ("P", "C"):
-            reply = proto.handle(parts[1], PAIR if op == "P" else COMMAND, binascii.unhexlify(parts[2]), now)
+            msg = binascii.unhexlify(parts[2]) if len(parts) > 2 else b""
+            reply = proto.handle(parts[1], PAIR if op == "P" else COMMAND, msg, now)
             out = binascii.hexlify(reply).decode()
         elif op == "T":
             now = int(parts[1])

@@ -2,13 +2,16 @@
 #   micropython tools/pipelock.py FLASH_DIR [SEED_HEX [ITERATIONS]]
 # For tests, transcripts and the bench: the same LockProtocol the BLE service runs, fed whole messages.
 # In:  "P who hex" / "C who hex" (a message on the pairing / command characteristic), "T ms" (clock),
-#      "D who" (disconnect), "E" (enter pairing mode), "B" (short press), "S" (state), "Q".
+#      "D who" (disconnect), "E" (enter pairing mode), "B" (short press), "S" (state),
+#      "L" (microseconds the last message took), "M" (heap bytes in use after a collection), "Q".
 # Out: one line per input: the reply message in hex, "ok", or a JSON object for "S".
 import sys
 import json
 import hashlib
 import struct
 import binascii
+import time
+import gc
 
 from lock.protocol import LockProtocol, PAIR, COMMAND
 from lock.pairmode import PairMode
@@ -49,6 +52,7 @@ def main():
     rng = Drbg(binascii.unhexlify(args[1])) if len(args) > 1 and args[1] else os.urandom
     iterations = int(args[2]) if len(args) > 2 else ITERATIONS
     now = 0
+    last_us = 0
     mech = Mechanics()
     pm = PairMode()
     proto = LockProtocol(root, mech, pm, now, rng=rng, code=Passcode(root, now, iterations, rng))
@@ -60,7 +64,9 @@ def main():
         op = parts[0] if parts else ""
         if op in ("P", "C"):
             msg = binascii.unhexlify(parts[2]) if len(parts) > 2 else b""
+            t0 = time.ticks_us()
             reply = proto.handle(parts[1], PAIR if op == "P" else COMMAND, msg, now)
+            last_us = time.ticks_diff(time.ticks_us(), t0)
             out = binascii.hexlify(reply).decode()
         elif op == "T":
             now = int(parts[1])
@@ -80,6 +86,11 @@ def main():
                               "lockout_ms": proto.passcode.locked_for(now), "pairing": pm.active,
                               "code_set": proto.passcode.is_set, "actions": mech.actions,
                               "closing": proto.take_closing()})
+        elif op == "L":
+            out = str(last_us)
+        elif op == "M":
+            gc.collect()
+            out = str(gc.mem_alloc())
         elif op == "Q":
             return
         else:

@@ -148,9 +148,9 @@ class PipeLock:
     ROOT = pathlib.Path(__file__).resolve().parents[2]
 
     def __init__(self, flash: str, seed: bytes = b"", iterations: int | None = None,
-                 micropython: str | None = None, heap: str = "256k"):
+                 micropython: str | None = None, heap: str = "256k", firmware: str | None = None):
         mp = micropython or str(self.ROOT / ".venv" / "bin" / "micropython")
-        env = dict(os.environ, MICROPYPATH=str(self.ROOT / "firmware") + ":.frozen")
+        env = dict(os.environ, MICROPYPATH=(firmware or str(self.ROOT / "firmware")) + ":.frozen")
         args = [mp, "-X", "heapsize=" + heap, str(self.ROOT / "tools" / "pipelock.py"), flash,
                 binascii.hexlify(seed).decode()]
         if iterations:

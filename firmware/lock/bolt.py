@@ -27,6 +27,9 @@ STATES = ("uncalibrated", "calibrating", "locked", "unlocking", "unlocked", "loc
           "unlatched", "jammed")
 ACTIONS = ("lock", "unlock", "unlatch", "lockngo", "fulllock", "calibrate")
 
+_SETTLE_MS = 100  # after the profile, a sensor quiet this long means steps were lost, not late
+_REPLANS = 2  # lost-step recoveries per leg before it counts as a jam
+
 _OK = None
 _BUSY = ("busy",) * 6
 _UNCAL = "uncalibrated"
@@ -85,6 +88,8 @@ class Bolt:
         self._progress_ms = now_ms
         self._rest = sensed  # where the bolt was last known to rest (manual turns move it)
         self._until = 0
+        self._deadline_ms = 0  # a motion not at its target by then is jammed
+        self._replans = 0
         self._relock_ms = None  # type: int | None
         self._found = []  # type: list
         if calibration is not None:
@@ -170,13 +175,20 @@ class Bolt:
         if (self._cmd - sensed) * d > self._tol and now - self._progress_ms >= self._stall_ms:
             self._stalled(now, sensed, "stall")
             return 0
-        if traj.done(now) and self._cmd == traj.target and abs(sensed - traj.target) <= self._tol:
-            if self._leg is not None and self._leg[0] == "seek":
-                self._calibration_failed(now, sensed)  # travelled the whole range: no end stop
-            else:
-                self._next(now, sensed)
-            return 0
-        if now >= traj.end_ms + self.params["JAM_MARGIN_MS"]:
+        if traj.done(now) and self._cmd == traj.target:
+            seek = self._leg is not None and self._leg[0] == "seek"
+            if abs(sensed - traj.target) <= self._tol:
+                if seek:
+                    self._calibration_failed(now, sensed)  # travelled the whole range: no end stop
+                else:
+                    self._next(now, sensed)
+                return 0
+            if not seek and self._replans < _REPLANS and now - self._progress_ms >= _SETTLE_MS:
+                # the motor lost steps (asked faster than it could go): a new profile fetches the rest
+                self._replans += 1
+                self._profile(sensed, traj.target, self.params["MAX_SPEED"], now)
+                return 0
+        if now >= self._deadline_ms:
             self._stalled(now, sensed, "timeout")
             return 0
         steps = traj.at(now) - self._cmd
@@ -222,13 +234,18 @@ class Bolt:
                 vmax = self.params["MAX_SPEED"]
                 if abs(sensed - target) <= self._tol:
                     return False
-            self._traj = Trapezoid(sensed, target, max(1, vmax), self.params["ACCEL"], now)
-            self._cmd = sensed
-            self._best = sensed
-            self._progress_ms = now
+            self._replans = 0
+            self._profile(sensed, target, vmax, now)
         self._leg = leg
         self._enter(label, self._cause)
         return True
+
+    def _profile(self, sensed, target, vmax, now):
+        self._traj = t = Trapezoid(sensed, target, max(1, vmax), self.params["ACCEL"], now)
+        self._deadline_ms = t.end_ms + self.params["JAM_MARGIN_MS"]
+        self._cmd = sensed
+        self._best = sensed
+        self._progress_ms = now
 
     def _stalled(self, now, sensed, why):
         leg = self._leg

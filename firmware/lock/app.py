@@ -75,8 +75,8 @@ class App:
         calibration = _load_json(CALIBRATION_FILE, None)
         self.bolt = Bolt(board_params(board), calibration, self.sensor.read(), now, self.settings)
         self.button = Button(now, self.button_in.pressed())
-        if calibration is None:
-            # A fresh install learns its door at once, so the first press already works.
+        if self.bolt.state == "uncalibrated":
+            # A fresh install (or a stored calibration that no longer fits) learns its door at once.
             self.request("calibrate")
 
     def now_ms(self):
@@ -111,9 +111,14 @@ class App:
     async def _drive(self):
         bolt = self.bolt
         last = bolt.state
+        powered = None
         while True:
             now = clock.now_ms()
             n = bolt.tick(now, self.sensor.read())
+            if bolt.moving != powered:
+                # An idle motor is unpowered: it saves the cells and lets a hand turn the key.
+                powered = bolt.moving
+                self.stepper.enable(powered)
             if n:
                 self.stepper.step(n)
             if bolt.state != last:

@@ -8,7 +8,6 @@
 # Needs from the app: .status(), .request(action), .pairmode, .now_ms(); optional .set_time(unix),
 # .flash_root (default: the current directory, which the app has made the flash root).
 import asyncio
-import struct
 import aioble
 import bluetooth
 from micropython import const
@@ -117,7 +116,7 @@ class Service:
                 try:
                     char.notify(conn, frag)
                     break
-                except OSError as e:
+                except OSError:
                     if not conn.is_connected():
                         return
                     await asyncio.sleep_ms(10)  # the controller's queue is full: let it drain

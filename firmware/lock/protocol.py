@@ -5,19 +5,20 @@
 # reply and changes nothing. A connection whose session failed or whose device was revoked is queued in
 # `closing` for the transport to drop.
 import os
-import struct
+import sys
 from micropython import const
 
 from lock import wire, store, commands
 from lock.devices import Registry
 from lock.passcode import Passcode
-from lock.pairing import LockPairing
 from lock.session import Session
 
 PAIR = const(0)
 COMMAND = const(1)
 
 _PAIR_TYPES = (wire.PAIR_HELLO, wire.PAIR_CONFIRM)
+# Loaded for a pairing and dropped after it: pairing mode is rare, RAM is not.
+_PAIRING_MODULES = ("lock.pairing", "lock.cpace", "lock.x25519")
 _COMMAND_TYPES = (wire.SESSION_HELLO, wire.SECURE)
 
 
@@ -65,15 +66,19 @@ class LockProtocol:
                 return wire.error(wire.E_WRONG_CHANNEL)
             if mtype == wire.PAIR_HELLO:
                 self._drop_pairing(who, now_ms)
+                from lock.pairing import LockPairing
                 p = LockPairing(self, who)
                 self.pairings[who] = p
-                return p.hello(body, now_ms)
+                reply = p.hello(body, now_ms)
+                if p.ya is None:        # refused: nothing in progress
+                    self._drop_pairing(who, now_ms)
+                return reply
             if mtype == wire.PAIR_CONFIRM:
                 busy = self.pairings.get(who)
                 if busy is None:
                     return wire.error(wire.E_NOT_PAIRING)
                 reply = busy.confirm(body, now_ms)
-                del self.pairings[who]
+                self._drop_pairing(who, now_ms)
                 return reply
             if mtype == wire.SESSION_HELLO:
                 return self._session_hello(who, body)
@@ -127,6 +132,8 @@ class LockProtocol:
         p = self.pairings.pop(who, None)
         if p is not None:
             p.abandon(now_ms)
+            if not self.pairings:
+                _unload(_PAIRING_MODULES)
 
     def disconnected(self, who, now_ms):
         self._drop_pairing(who, now_ms)
@@ -142,3 +149,13 @@ class LockProtocol:
 
     def lockout_ms(self, now_ms):
         return self.passcode.locked_for(now_ms)
+
+
+def _unload(names):
+    pkg = sys.modules.get("lock")
+    for name in names:
+        if sys.modules.pop(name, None) is not None and pkg is not None:
+            try:
+                delattr(pkg, name[5:])
+            except AttributeError:
+                pass

@@ -83,6 +83,8 @@ def run(args) -> None:
     path = args.identity or identity.default_path()
     if args.cmd == "scan":
         found = transports.sim_scan(args.sim) if args.sim else transports.ble_scan()
+        if not found and not args.json:
+            print("no lock found")
         _show(args, found)
         return
     if args.cmd == "pair":

@@ -112,3 +112,16 @@ d = passcode.Passcode(ROOT, 0, iterations=10)
 print(json.dumps([d.is_set, d.set_first("000000"), d.locked_for(0) > 0]))
 """)
     assert out == [True, False, True]
+
+
+def test_an_unjudged_guess_already_counts_toward_the_lockout(micropython, tmp_path):
+    # A pairing exchange left hanging after its hello holds a counted guess: the lockout applies at once.
+    out = run(micropython, tmp_path, """
+p = passcode.Passcode(ROOT, 0, iterations=10)
+p.set_first("111111")
+for i in range(4):
+    p.check("000000", 0)
+p.begin_guess(0)                       # the 5th guess, never answered
+print(json.dumps([p.locked_for(0), p.check("111111", 10)[0]]))
+""")
+    assert out == [30000, 2]

@@ -218,3 +218,14 @@ def test_fuzzed_messages_never_crash_the_lock_or_change_state(lock):
     for k in ("devices", "fails", "code_set", "actions"):
         assert after[k] == before[k]
     sa.action("unlock")                   # and the real client still works
+
+
+def test_a_device_may_revoke_itself_and_hears_that_it_worked(lock):
+    ga, sa = pair(lock, "a", "alice")
+    gb, sb = pair(lock, "b", "bob")
+    sb.revoke("123456", gb.device_id)
+    assert state(lock)["closing"] == ["b"]
+    with pytest.raises(wire.LockError) as e:
+        sb.status()
+    assert e.value.code == wire.E_UNKNOWN_DEVICE
+    assert [d["name"] for d in sa.devices()] == ["alice"]

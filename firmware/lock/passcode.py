@@ -92,6 +92,7 @@ class Passcode:
             return wait
         self.fails = min(self.fails + 1, 0xFFFF)
         self._save()
+        self.locked_until = now_ms + lockout_for(self.fails)  # as if wrong, until proven right
         return 0
 
     def guess_failed(self, now_ms):

@@ -33,6 +33,7 @@ class LockProtocol:
         self.sessions = {}      # who -> Session
         self.closing = []       # connections the transport should drop
         self.wall = None        # (unix seconds, now_ms) when the time was last set
+        self._current = None    # the connection whose command is running
         if self.devices.count() == 0:
             pairmode.enter(now_ms)
 
@@ -50,10 +51,11 @@ class LockProtocol:
             hook(unix)
 
     def revoked(self, device_id):
-        """A device is gone: end its sessions now."""
+        """A device is gone: end its sessions now (a device revoking itself still gets its answer)."""
         for who, s in self.sessions.items():
             if s.device_id == device_id:
-                s.kill(wire.E_UNKNOWN_DEVICE)
+                if who != self._current:
+                    s.kill(wire.E_UNKNOWN_DEVICE)
                 self.closing.append(who)
 
     # --- transport side -----------------------------------------------------------------------
@@ -119,7 +121,15 @@ class LockProtocol:
         dev = self.devices.get(s.device_id)  # revoked since the session began?
         if dev is None:
             return self._kill(who, wire.E_UNKNOWN_DEVICE)
-        return s.seal(commands.dispatch(self, dev, request, now_ms))
+        self._current = who
+        try:
+            response = commands.dispatch(self, dev, request, now_ms)
+        finally:
+            self._current = None
+        reply = s.seal(response)
+        if who in self.closing:
+            s.kill(wire.E_UNKNOWN_DEVICE)
+        return reply
 
     def _kill(self, who, code):
         s = self.sessions.pop(who, None)

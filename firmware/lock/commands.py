@@ -8,37 +8,37 @@ from micropython import const
 
 from lock import wire, devices, passcode, store
 
-STATUS = const(0x01)
-LOCK = const(0x02)
-UNLOCK = const(0x03)
-UNLATCH = const(0x04)
-LOCKNGO = const(0x05)
-LIST_DEVICES = const(0x10)
-RENAME = const(0x11)
-REVOKE = const(0x12)
-CHANGE_CODE = const(0x13)
-SET_TIME = const(0x14)
+_STATUS = const(0x01)
+_LOCK = const(0x02)
+_UNLOCK = const(0x03)
+_UNLATCH = const(0x04)
+_LOCKNGO = const(0x05)
+_LIST_DEVICES = const(0x10)
+_RENAME = const(0x11)
+_REVOKE = const(0x12)
+_CHANGE_CODE = const(0x13)
+_SET_TIME = const(0x14)
 
-PAGE = const(8)          # devices per LIST_DEVICES response
-END_CURSOR = const(0xFFFF)
+_PAGE = const(8)          # devices per LIST_DEVICES response
+_END_CURSOR = const(0xFFFF)
 
 # status flags
-S_LOW = const(1)
-S_CRITICAL = const(2)
-S_JAM = const(4)
-S_PAIRING = const(8)
-S_CODE_SET = const(16)
+_S_LOW = const(1)
+_S_CRITICAL = const(2)
+_S_JAM = const(4)
+_S_PAIRING = const(8)
+_S_CODE_SET = const(16)
 
 
 def _status(ctx, dev, r, now_ms):
     r.end()
     st = ctx.app.status() if ctx.app else {}
-    flags = ((S_LOW if st.get("low") else 0) | (S_CRITICAL if st.get("critical") else 0) |
-             (S_PAIRING if ctx.pairmode.active else 0) |
-             (S_CODE_SET if ctx.passcode.is_set else 0))
+    flags = ((_S_LOW if st.get("low") else 0) | (_S_CRITICAL if st.get("critical") else 0) |
+             (_S_PAIRING if ctx.pairmode.active else 0) |
+             (_S_CODE_SET if ctx.passcode.is_set else 0))
     battery = st.get("battery")
     jam = st.get("error") or st.get("jam")
-    flags |= S_JAM if jam else 0
+    flags |= _S_JAM if jam else 0
     body = (wire.text(str(st.get("lock") or st.get("state") or "unknown")) +
             struct.pack("<BB", 255 if battery is None else max(0, min(100, int(battery))), flags) +
             wire.text(str(st.get("version", ""))) +
@@ -58,8 +58,8 @@ def _action(name):
 def _list(ctx, dev, r, now_ms):
     cursor = r.u16()
     r.end()
-    found, nxt = ctx.devices.page(cursor, PAGE)
-    body = struct.pack("<HB", END_CURSOR if nxt is None else nxt, len(found))
+    found, nxt = ctx.devices.page(cursor, _PAGE)
+    body = struct.pack("<HB", _END_CURSOR if nxt is None else nxt, len(found))
     for d in found:
         body += struct.pack("<IBBI", d.id, d.type, d.flags, d.created) + wire.text(d.name)
     return wire.OK, body
@@ -99,16 +99,16 @@ def _set_time(ctx, dev, r, now_ms):
 
 # command -> (handler, needs admin, needs code)
 TABLE = {
-    STATUS: (_status, False, False),
-    LOCK: (_action("lock"), False, False),
-    UNLOCK: (_action("unlock"), False, False),
-    UNLATCH: (_action("unlatch"), False, False),
-    LOCKNGO: (_action("lockngo"), False, False),
-    LIST_DEVICES: (_list, True, False),
-    RENAME: (_rename, True, True),
-    REVOKE: (_revoke, True, True),
-    CHANGE_CODE: (_change_code, True, True),
-    SET_TIME: (_set_time, True, False),
+    _STATUS: (_status, False, False),
+    _LOCK: (_action("lock"), False, False),
+    _UNLOCK: (_action("unlock"), False, False),
+    _UNLATCH: (_action("unlatch"), False, False),
+    _LOCKNGO: (_action("lockngo"), False, False),
+    _LIST_DEVICES: (_list, True, False),
+    _RENAME: (_rename, True, True),
+    _REVOKE: (_revoke, True, True),
+    _CHANGE_CODE: (_change_code, True, True),
+    _SET_TIME: (_set_time, True, False),
 }
 
 

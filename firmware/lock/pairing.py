@@ -21,7 +21,7 @@ INFO = b"lock pair v1"
 SETUP_PRS = b"smartlock: no code set"
 NONCE_C2L = b"pair c2l\0\0\0\0\0"
 NONCE_L2C = b"pair l2c\0\0\0\0\0"
-FLAG_SETUP = const(1)
+_FLAG_SETUP = const(1)
 
 
 def pair_keys(isk, sid):
@@ -70,7 +70,7 @@ class LockPairing:
         self.scalar = ctx.rng(32)
         gen = cpace.generator(SETUP_PRS if self.setup else code.prs, CI, self.sid)
         self.ya = cpace.share(gen, self.scalar)
-        flags = FLAG_SETUP if self.setup else 0
+        flags = _FLAG_SETUP if self.setup else 0
         return wire.message(wire.PAIR_CHALLENGE, bytes((flags,)) + lnonce + code.salt +
                             struct.pack("<I", code.iterations) + self.ya)
 

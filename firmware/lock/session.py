@@ -13,8 +13,8 @@ from lock.ccm import CCM
 from lock import wire
 
 INFO = b"lock session v1"
-DIR_C2L = const(0x43)  # "C"
-DIR_L2C = const(0x4C)  # "L"
+_DIR_C2L = const(0x43)  # "C"
+_DIR_L2C = const(0x4C)  # "L"
 AAD = bytes((wire.VERSION, wire.SECURE))
 
 
@@ -33,8 +33,8 @@ class Session:
         self.device_id = device_id
         self._tx = CCM(l2c if lock_side else c2l)
         self._rx = CCM(c2l if lock_side else l2c)
-        self._tx_dir = DIR_L2C if lock_side else DIR_C2L
-        self._rx_dir = DIR_C2L if lock_side else DIR_L2C
+        self._tx_dir = _DIR_L2C if lock_side else _DIR_C2L
+        self._rx_dir = _DIR_C2L if lock_side else _DIR_L2C
         self.tx_count = 0
         self.rx_count = 0
         self.alive = True

@@ -185,3 +185,22 @@ def test_status_payload_layout(lock):
     body = s.call(client.STATUS)
     assert body[0] == len("locked") and body[1:7] == b"locked"
     assert struct.unpack_from("<BB", body, 7)[0] == 80
+
+
+def test_the_identity_file_is_owner_only_and_errors_are_one_line(tmp_path):
+    import os
+    import stat
+    import subprocess
+    from lockctl import identity
+    path = tmp_path / "cfg" / "lockctl" / "identity.json"
+    identity.save(path, "sim:127.0.0.1:1", 42, bytes(range(32)), "me", True)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    assert identity.load(path)["key"] == bytes(range(32))
+    lockctl = str(mpy.ROOT / ".venv" / "bin" / "lockctl")
+    for args in (["--identity", str(path), "status"],                       # nothing listening there
+                 ["--identity", str(tmp_path / "none.json"), "status"],     # never paired
+                 ["--sim", "127.0.0.1:1", "pair", "--code", "12345"]):     # not 6 digits
+        r = subprocess.run([lockctl, *args], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1 and r.stdout == ""
+        assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("lockctl: ")

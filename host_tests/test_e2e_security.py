@@ -20,7 +20,7 @@ from lockctl.transports import SimTransport  # noqa: E402
 
 LOCKCTL = mpy.ROOT / ".venv" / "bin" / "lockctl"
 BUILD = pathlib.Path(os.environ.get("SMARTLOCK_E2E_BUILD", mpy.ROOT / "build" / "sim"))
-HEAP = os.environ.get("SMARTLOCK_E2E_HEAP", "64k")
+HEAP = {"heap": os.environ["SMARTLOCK_E2E_HEAP"]} if "SMARTLOCK_E2E_HEAP" in os.environ else {}
 CODE = "246810"
 
 # Until app.py starts the GATT service there is nothing to talk to; the tests run as soon as it does.
@@ -68,7 +68,7 @@ def open_pairing(lock):
 
 @pytest.fixture
 def lock(simlock, tmp_path):
-    lk = simlock(build=BUILD, heap=HEAP)
+    lk = simlock(build=BUILD, **HEAP)   # the harness's heap unless told otherwise
     lk.wait_for(lambda s: s["lock"] in ("locked", "unlocked"), timeout=60, what="calibrated")
     yield lk
     print(lk.log())      # shown by pytest when the test failed

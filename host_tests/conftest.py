@@ -27,7 +27,7 @@ def simlock(tmp_path):
     from an mpy-cross build, `simlock(flash=...)` on an existing flash; all are stopped after the test."""
     started = []
 
-    def start(flash=None, build=None, heap="64k"):
+    def start(flash=None, build=None, heap=_sim.DEFAULT_HEAP):
         lock = _sim.SimLock(flash or tmp_path / ("flash%d" % len(started)), build=build, heap=heap)
         started.append(lock)
         return lock

@@ -13,6 +13,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
 sys.path.insert(0, str(ROOT / "tools"))
 from simlock.control import command, lines  # noqa: E402
+from simlock.supervisor import DEFAULT_HEAP  # noqa: E402
 
 
 def free_port_pair():
@@ -30,7 +31,7 @@ def free_port_pair():
 
 
 class SimLock:
-    def __init__(self, flash, build=None, heap="64k", port=None):
+    def __init__(self, flash, build=None, heap=DEFAULT_HEAP, port=None):
         self.flash = pathlib.Path(flash)
         self.port = port or free_port_pair()
         self.control = self.port + 1

@@ -3,7 +3,9 @@
 # it outlives a power cut of this process.
 import os
 import json
-import asyncio
+import time
+import errno
+import socket
 
 NAME = "sim"
 
@@ -29,36 +31,49 @@ _bus = None
 
 
 class _Bus:
-    def __init__(self, reader, writer):
-        self.reader = reader
-        self.writer = writer
+    """The wire to the world. Reads drain it synchronously, so a driver always sees the world as it is
+    now, as a real I2C or GPIO read would (a cached value lags whenever this process is descheduled)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
         self.sensor = 0
         self.button = 0
         self.uv = 0
-        self.pending = asyncio.Event()
 
     def send(self, obj):
-        self.writer.write(json.dumps(obj) + "\n")
-        self.pending.set()
+        data = (json.dumps(obj) + "\n").encode()
+        while data:
+            try:
+                n = self.sock.send(data)
+            except OSError as e:
+                if e.errno != errno.EAGAIN:
+                    raise SystemExit(3)  # the bench went away: a board without its world cannot go on
+                n = 0  # the kernel's buffer is full for a moment
+            data = data[n:]
 
-    async def flush(self):
+    def pump(self):
+        """Apply every message that has arrived; returns True if one was the world's hello."""
+        hello = False
         while True:
-            await self.pending.wait()
-            self.pending.clear()
-            await self.writer.drain()
+            try:
+                chunk = self.sock.recv(1024)
+            except OSError as e:
+                if e.errno != errno.EAGAIN:
+                    raise SystemExit(3)
+                return hello
+            if not chunk:
+                raise SystemExit(3)
+            self.buf += chunk
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                hello = self.apply(json.loads(line)) or hello
 
     def apply(self, msg):
         for key in ("sensor", "button", "uv"):
             if key in msg:
                 setattr(self, key, msg[key])
-
-    async def listen(self):
-        while True:
-            line = await self.reader.readline()
-            if not line:
-                # The bench went away: a board without its world cannot go on.
-                raise SystemExit(3)
-            self.apply(json.loads(line))
+        return msg.get("hello")
 
 
 async def start():
@@ -66,16 +81,13 @@ async def start():
     port = int(os.getenv("SIMLOCK_BUS") or "0")
     if not port:
         raise OSError("SIMLOCK_BUS not set: run the simulated board with `simlock run`")
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    _bus = _Bus(reader, writer)
+    sock = socket.socket()
+    sock.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+    sock.setblocking(False)
+    _bus = _Bus(sock)
     # The world sends sensor, button and battery first: drivers must not read before that.
-    while True:
-        msg = json.loads(await reader.readline())
-        _bus.apply(msg)
-        if msg.get("hello"):
-            break
-    asyncio.create_task(_bus.listen())
-    asyncio.create_task(_bus.flush())
+    while not _bus.pump():
+        time.sleep_ms(5)
 
 
 def report(status):
@@ -94,6 +106,7 @@ class _Stepper:
 
 class _Sensor:
     def read(self):
+        _bus.pump()
         return _bus.sensor
 
 
@@ -104,11 +117,13 @@ class _Ring:
 
 class _Button:
     def pressed(self):
+        _bus.pump()
         return bool(_bus.button)
 
 
 class _BatteryADC:
     def read_uv(self):
+        _bus.pump()
         return _bus.uv
 
 
@@ -135,5 +150,4 @@ def battery_adc():
 def reset():
     # A reboot: the bench restarts this process on the same flash, as the chip would restart.
     _bus.send({"reset": True})
-    _bus.writer.s.close() if hasattr(_bus.writer, "s") else None
     raise SystemExit(0)

@@ -4,11 +4,12 @@ import asyncio
 import json
 import os
 
-from . import clock, store
+from . import clock, store, ble
 from . import ring as ring_pattern
 from .bolt import Bolt
 from .battery import Battery
 from .button import Button
+from .pairmode import PairMode
 
 VERSION = "0.1.0"
 
@@ -69,6 +70,8 @@ class App:
         self.feedback = ("boot", 0)
         self.reset_pending = False
         self._reported = None
+        self.pairmode = PairMode()
+        self.security = None  # the BLE service's protocol endpoint sets itself here
         now = clock.now_ms()
         self.battery = Battery(board.BATTERY_KIND, board.BATTERY_CELLS)
         self.battery.sample(self.adc.read_uv(), now)
@@ -88,7 +91,10 @@ class App:
         return self.bolt.request(action, clock.now_ms(), self.sensor.read(), self.battery.critical)
 
     def pairing(self):
-        return False
+        return self.pairmode.active
+
+    def lockout(self, now):
+        return bool(self.security and self.security.lockout_ms(now))
 
     def status(self):
         b = self.bolt
@@ -141,7 +147,7 @@ class App:
                 "state": self.bolt.state,
                 "pairing": self.pairing(),
                 "battery_low": self.battery.low,
-                "lockout": False,
+                "lockout": self.lockout(now),
                 "reset_pending": self.reset_pending,
                 "feedback": self.feedback,
                 "jammed": self.bolt.state == "jammed",
@@ -152,8 +158,12 @@ class App:
                 last = frame
             await asyncio.sleep_ms(period)
 
-    def _on_button(self, event):
-        if event == "reset_request":
+    def _on_button(self, event, now):
+        if event == "long":
+            self.pairmode.enter(now)
+        elif event == "short" and self.pairmode.short_press(now):
+            pass  # a short press ends pairing mode, and does nothing else
+        elif event == "reset_request":
             self.reset_pending = True
         elif event == "reset_cancel":
             self.reset_pending = False
@@ -171,7 +181,7 @@ class App:
         while True:
             now = clock.now_ms()
             for event in button.feed(now, self.button_in.pressed()) + button.poll(now):
-                self._on_button(event)
+                self._on_button(event, now)
             await asyncio.sleep_ms(BUTTON_TICK_MS)
 
     async def _battery(self):
@@ -196,6 +206,7 @@ class App:
     async def run(self):
         for task in (self._drive, self._ring, self._buttons, self._battery, self._status):
             asyncio.create_task(task())
+        asyncio.create_task(ble.serve(self))
         while True:
             await asyncio.sleep_ms(60000)
 

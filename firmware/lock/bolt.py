@@ -29,6 +29,9 @@ ACTIONS = ("lock", "unlock", "unlatch", "lockngo", "fulllock", "calibrate")
 
 _SETTLE_MS = 100  # after the profile, a sensor quiet this long means steps were lost, not late
 _REPLANS = 2  # lost-step recoveries per leg before it counts as a jam
+# A tick this late means the controller itself stalled (GC, a flash write, the scheduler): the motor got no
+# steps meanwhile, so the gap is neither progress nor a stall and the motion resumes where it stood.
+_LATE_MS = 100
 
 _OK = None
 _BUSY = ("busy",) * 6
@@ -89,6 +92,7 @@ class Bolt:
         self._rest = sensed  # where the bolt was last known to rest (manual turns move it)
         self._until = 0
         self._deadline_ms = 0  # a motion not at its target by then is jammed
+        self._ticked_ms = now_ms
         self._replans = 0
         self._relock_ms = None  # type: int | None
         self._found = []  # type: list
@@ -164,6 +168,12 @@ class Bolt:
     def _drive(self, now, sensed):
         traj = self._traj
         assert traj is not None
+        late = now - self._ticked_ms
+        self._ticked_ms = now
+        if late > _LATE_MS:
+            traj.delay(late)
+            self._progress_ms += late
+            self._deadline_ms += late
         d = traj.dir
         if (sensed - self._best) * d > 0:
             self._best = sensed
@@ -243,6 +253,7 @@ class Bolt:
     def _profile(self, sensed, target, vmax, now):
         self._traj = t = Trapezoid(sensed, target, max(1, vmax), self.params["ACCEL"], now)
         self._deadline_ms = t.end_ms + self.params["JAM_MARGIN_MS"]
+        self._ticked_ms = now
         self._cmd = sensed
         self._best = sensed
         self._progress_ms = now

@@ -34,6 +34,11 @@ class Trapezoid:
         self._total_ms = 2 * self._ramp_ms + self._cruise_ms
         self.end_ms = t0_ms + math.ceil(self._total_ms)
 
+    def delay(self, ms):
+        """Shift the whole profile later: the motion resumes where it stood."""
+        self.t0_ms += ms
+        self.end_ms += ms
+
     def _travelled(self, t_ms):
         # distance from start after t_ms, as a float
         if t_ms < self._ramp_ms:

@@ -6,6 +6,7 @@ import sys
 import time
 
 from .control import ControlError, command, lines
+from .supervisor import DEFAULT_HEAP
 
 DEFAULT_PORT = 7760
 
@@ -21,7 +22,7 @@ def run(args):
 
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: the firmware child must not outlive us
     log = open(args.flash.rstrip("/") + ".log", "a") if args.view else None
-    sup = Supervisor(args.flash, port=args.port, build=args.build, heap=args.heap, log=log)
+    sup = Supervisor(args.flash, port=args.port, build=args.build, heap=args.heap or DEFAULT_HEAP, log=log)
     sup.start()
     if not args.view:
         print("simulated lock: BLE on 127.0.0.1:%d, control on %d, flash %s"
@@ -78,7 +79,7 @@ def main(argv=None):
     r.add_argument("--flash", default=".sim/flash", help="flash directory (kept between runs)")
     r.add_argument("--port", type=int, default=DEFAULT_PORT, help="BLE port; control is PORT+1")
     r.add_argument("--build", help="run this mpy-cross build (default: compile the sources afresh)")
-    r.add_argument("--heap", default="64k", help="MicroPython heap size (the board's RAM)")
+    r.add_argument("--heap", help="MicroPython heap size, the board's RAM (default %s)" % DEFAULT_HEAP)
     r.add_argument("--view", action="store_true", help="live view in this terminal")
     r.set_defaults(func=run)
     for name, help_ in (("state", "print the lock's state as JSON"),

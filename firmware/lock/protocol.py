@@ -17,9 +17,9 @@ PAIR = const(0)
 COMMAND = const(1)
 
 _PAIR_TYPES = (wire.PAIR_HELLO, wire.PAIR_CONFIRM)
+_COMMAND_TYPES = (wire.SESSION_HELLO, wire.SECURE)
 # Loaded for a pairing and dropped after it: pairing mode is rare, RAM is not.
 _PAIRING_MODULES = ("lock.pairing", "lock.cpace", "lock.x25519")
-_COMMAND_TYPES = (wire.SESSION_HELLO, wire.SECURE)
 
 
 class LockProtocol:

@@ -93,6 +93,9 @@ class App:
     def pairing(self):
         return self.pairmode.active
 
+    def wrong_code(self, now):
+        self.feedback = ("wrong_code", now)
+
     def lockout(self, now):
         return bool(self.security and self.security.lockout_ms(now))
 

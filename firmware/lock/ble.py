@@ -37,6 +37,7 @@ class Service:
         self.app = app
         self.proto = LockProtocol(getattr(app, "flash_root", "."), app, app.pairmode, app.now_ms())
         app.security = self.proto  # the app reads the lockout from here (ring)
+        self.proto.passcode.on_wrong = getattr(app, "wrong_code", None)
         service = aioble.Service(SERVICE_UUID)
         self.chars = (
             aioble.BufferedCharacteristic(service, PAIR_UUID, write=True, notify=True, capture=True,

@@ -53,6 +53,7 @@ class Passcode:
         self.path = root + "/code"
         self.rng = rng
         self.flags, self.fails, self.iterations = 0, 0, iterations
+        self.on_wrong = None  # optional callback(now_ms): the shell shows a wrong code on the ring
         self.salt = rng(16)
         self.verifier = bytes(32)
         try:
@@ -97,6 +98,8 @@ class Passcode:
 
     def guess_failed(self, now_ms):
         self.locked_until = now_ms + lockout_for(self.fails)
+        if self.on_wrong:
+            self.on_wrong(now_ms)
 
     def guess_ok(self):
         self.fails = 0

@@ -40,8 +40,8 @@ class LockPairing:
     def __init__(self, ctx, who):
         self.ctx = ctx
         self.who = who
-        self.keys = None
-        self.ya = None
+        self.ya = None          # our share while the exchange is open
+        self.counted = False    # a guess was counted for this exchange
 
     def hello(self, body, now_ms):
         """Reply to PAIR_HELLO; a guess is counted (and persisted) before the challenge goes out."""
@@ -65,6 +65,7 @@ class LockPairing:
         self.setup = not code.is_set
         if not self.setup:
             code.begin_guess(now_ms)
+            self.counted = True
         lnonce = ctx.rng(16)
         self.sid = self.cnonce + lnonce
         self.scalar = ctx.rng(32)
@@ -118,7 +119,7 @@ class LockPairing:
 
     def _fail_guess(self, now_ms, reply):
         code = self.ctx.passcode
-        if not getattr(self, "setup", True):
+        if self.counted:
             code.guess_failed(now_ms)
         if reply is None:
             detail = bytes((code.tries_left(),)) + struct.pack("<I", code.locked_for(now_ms))

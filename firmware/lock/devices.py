@@ -78,11 +78,21 @@ class Registry:
         self.counts = bytearray(buckets)
         for b in range(buckets):
             store.remove(self._path(b) + ".tmp")  # a write the power cut interrupted
-            try:
-                h = store.header(self._path(b))
-                self.counts[b] = h[2] if h and h[1] == RECORD_LEN else (0 if h is None else _FULL_MARK)
-            except store.CorruptError:
-                self.counts[b] = _FULL_MARK
+            self.counts[b] = self._verify(b)
+
+    def _verify(self, b):
+        """Record count of bucket b after reading it through once; _FULL_MARK if damaged."""
+        try:
+            h = store.header(self._path(b))
+            if h is None:
+                return 0
+            if h[1] != RECORD_LEN or h[2] > self.per_bucket:
+                return _FULL_MARK
+            for _ in store.Reader(self._path(b)):
+                pass
+            return h[2]
+        except store.CorruptError:
+            return _FULL_MARK
 
     @property
     def capacity(self):
@@ -103,9 +113,14 @@ class Registry:
     def get(self, device_id):
         """The Device with that id, or None. Raises store.CorruptError if its bucket is damaged."""
         found = None
-        for rec in self._records(device_id % self.buckets):
-            if _record_id(rec) == device_id:
-                found = bytes(rec)
+        b = device_id % self.buckets
+        try:
+            for rec in self._records(b):
+                if _record_id(rec) == device_id:
+                    found = bytes(rec)
+        except store.CorruptError:
+            self.counts[b] = _FULL_MARK  # damaged since boot: never write into it
+            raise
         return Device.unpack(found) if found else None
 
     def _rewrite(self, b, count, change, extra=None):

@@ -229,3 +229,25 @@ def test_a_device_may_revoke_itself_and_hears_that_it_worked(lock):
         sb.status()
     assert e.value.code == wire.E_UNKNOWN_DEVICE
     assert [d["name"] for d in sa.devices()] == ["alice"]
+
+
+def test_listing_pages_through_many_devices(tmp_path, micropython):
+    first = PipeLock(str(tmp_path), iterations=100)
+    ga = client.pair(first.transport("a"), "123456", "alice")
+    first.close()
+    micropython.json("""
+from lock.devices import Registry
+r = Registry(%r)
+for i in range(30):
+    r.add(bytes([i]) * 32, "device %%02d" %% i, i %% 4, 1000 + i, False)
+print(r.count())
+""" % str(tmp_path))
+    lock = PipeLock(str(tmp_path), iterations=100)
+    try:
+        listed = client.Session(lock.transport("a"), ga.device_id, ga.key).devices()
+    finally:
+        lock.close()
+    names = sorted(d["name"] for d in listed)
+    assert len(listed) == 31 and names == ["alice"] + ["device %02d" % i for i in range(30)]
+    assert {d["type"] for d in listed} == set(client.TYPES)
+    assert len({d["id"] for d in listed}) == 31

@@ -204,3 +204,14 @@ def test_the_identity_file_is_owner_only_and_errors_are_one_line(tmp_path):
         r = subprocess.run([lockctl, *args], capture_output=True, text=True, timeout=30)
         assert r.returncode == 1 and r.stdout == ""
         assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("lockctl: ")
+
+
+def test_pairing_never_silently_replaces_an_identity(tmp_path):
+    import subprocess
+    from lockctl import identity
+    path = tmp_path / "id.json"
+    identity.save(path, "sim:127.0.0.1:1", 7, bytes(32), "old", True)
+    r = subprocess.run([str(mpy.ROOT / ".venv" / "bin" / "lockctl"), "--identity", str(path), "--sim",
+                        "127.0.0.1:1", "pair", "--code", "123456"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "--force" in r.stderr
+    assert identity.load(path)["device_id"] == 7

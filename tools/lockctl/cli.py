@@ -26,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--code", help="the 6-digit security code (on a fresh lock: the code to set)")
     p.add_argument("--name", default=os.environ.get("USER", "lockctl"))
     p.add_argument("--type", default="phone", choices=client.TYPES)
+    p.add_argument("--force", action="store_true", help="replace an existing identity file")
     sub.add_parser("status", help="lock state, battery, pairing mode, firmware version")
     for a in client.ACTIONS:
         sub.add_parser(a, help="%s the door" % a)
@@ -88,6 +89,9 @@ def run(args) -> None:
         _show(args, found)
         return
     if args.cmd == "pair":
+        if path.exists() and not args.force:
+            raise ValueError("%s already holds an identity: use --identity FILE for another lock, "
+                             "or --force to replace it" % path)
         code = _code(args.code, "security code: ")
         client.code_bytes(code)
         where, t = _transport(args, None)

@@ -1,7 +1,5 @@
 """End to end on the simulated lock: lockctl (CLI and client API) over the simulated radio."""
 import json
-import os
-import pathlib
 import random
 import re
 import struct
@@ -19,14 +17,7 @@ from lockctl import client, wire  # noqa: E402
 from lockctl.transports import SimTransport  # noqa: E402
 
 LOCKCTL = mpy.ROOT / ".venv" / "bin" / "lockctl"
-BUILD = pathlib.Path(os.environ.get("SMARTLOCK_E2E_BUILD", mpy.ROOT / "build" / "sim"))
-HEAP = {"heap": os.environ["SMARTLOCK_E2E_HEAP"]} if "SMARTLOCK_E2E_HEAP" in os.environ else {}
 CODE = "246810"
-
-# Until app.py starts the GATT service there is nothing to talk to; the tests run as soon as it does.
-pytestmark = pytest.mark.skipif("ble.serve" not in (mpy.ROOT / "firmware/lock/app.py").read_text()
-                                and "SMARTLOCK_E2E_BUILD" not in os.environ,
-                                reason="the BLE service is not wired into firmware/lock/app.py yet")
 
 
 def pairing_timeout_ms():
@@ -68,7 +59,7 @@ def open_pairing(lock):
 
 @pytest.fixture
 def lock(simlock, tmp_path):
-    lk = simlock(build=BUILD, **HEAP)   # the harness's heap unless told otherwise
+    lk = simlock()
     lk.wait_for(lambda s: s["lock"] in ("locked", "unlocked"), timeout=60, what="calibrated")
     yield lk
     print(lk.log())      # shown by pytest when the test failed

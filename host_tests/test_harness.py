@@ -71,7 +71,7 @@ def cycle(lock):
 
 def test_boot_calibrates_then_button_locks_and_unlocks(simlock):
     lock = simlock()
-    first = lock.state()
+    first = lock.wait_for(lambda s: s["lock"] is not None, what="first status")
     assert first["power"] == "on"
     assert first["lock"] in ("uncalibrated", "calibrating"), "a fresh lock starts by learning its door"
     locked, unlocked, _ = cycle(lock)

@@ -24,6 +24,8 @@ BATTERY_CELLS = 4
 
 FLASH_ROOT = "/data"
 
+PAIRING_TIMEOUT_MS = 60000
+
 _PIN_STEP = 25
 _PIN_DIR = 26
 _PIN_EN = 27          # low = driver enabled

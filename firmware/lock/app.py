@@ -70,7 +70,7 @@ class App:
         self.feedback = ("boot", 0)
         self.reset_pending = False
         self._reported = None
-        self.pairmode = PairMode()
+        self.pairmode = PairMode(board.PAIRING_TIMEOUT_MS)
         self.security = None  # the BLE service's protocol endpoint sets itself here
         now = clock.now_ms()
         self.battery = Battery(board.BATTERY_KIND, board.BATTERY_CELLS)

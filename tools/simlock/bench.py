@@ -169,6 +169,7 @@ class _Handler(socketserver.StreamRequestHandler):
 class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
+    request_queue_size = 64  # tests poll `state` quickly from several threads
 
 
 def serve(supervisor, port):

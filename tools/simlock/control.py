@@ -1,19 +1,31 @@
 """Client side of the control port."""
 import json
 import socket
+import time
 
 
 class ControlError(Exception):
     pass
 
 
+def _connect(host, port):
+    # A loaded host may reset a connection in the accept backlog: that is not "no lock", so try again.
+    for attempt in range(5):
+        try:
+            return socket.create_connection((host, port), timeout=5)
+        except ConnectionRefusedError as e:
+            err = e
+            break
+        except OSError as e:
+            err = e
+            time.sleep(0.1 * (attempt + 1))
+    raise ControlError("no simulated lock on control port %d (%s): start one with `simlock run`"
+                       % (port, err.strerror or err))
+
+
 def lines(port, command, timeout=None, host="127.0.0.1"):
     """Send one command; yield its reply lines (several for `record`, ending with the `done` line)."""
-    try:
-        sock = socket.create_connection((host, port), timeout=5)
-    except OSError as e:
-        raise ControlError("no simulated lock on control port %d (%s): start one with `simlock run`"
-                           % (port, e.strerror or e))
+    sock = _connect(host, port)
     with sock:
         sock.settimeout(timeout)
         sock.sendall((command.strip() + "\n").encode())

@@ -68,6 +68,9 @@ class Supervisor:
                 self.world.set_ring([tuple(p) for p in msg["ring"]])
             elif "status" in msg:
                 self.world.set_firmware(msg["status"])
+            elif "read" in msg:
+                # A sensor read: answered after every step sent before it, like a bus read on the board.
+                self._send({"sensor": self.world.position, "read": msg["read"]})
             elif msg.get("reset"):
                 threading.Thread(target=self.reboot, daemon=True).start()
         with self.bus_lock:

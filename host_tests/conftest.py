@@ -1,3 +1,4 @@
+import shutil
 import sys
 import pathlib
 
@@ -21,14 +22,33 @@ def micropython():
     return _MicroPython()
 
 
+@pytest.fixture(scope="session")
+def calibrated_flash(tmp_path_factory):
+    """A flash (and door) of a lock that has learnt its door: copied by `simlock(calibrated=True)` so that
+    tests about something else skip the first boot's calibration."""
+    flash = tmp_path_factory.mktemp("template") / "flash"
+    lock = _sim.SimLock(flash)
+    try:
+        lock.wait_for(lambda s: s["lock"] in ("locked", "unlocked"), timeout=60, what="template calibrated")
+    finally:
+        lock.stop()
+    return flash
+
+
 @pytest.fixture
-def simlock(tmp_path):
-    """Start simulated locks: `simlock()` boots one from sources in a temp flash dir, `simlock(build=...)`
-    from an mpy-cross build, `simlock(flash=...)` on an existing flash; all are stopped after the test."""
+def simlock(tmp_path, request):
+    """Start simulated locks: `simlock()` boots a factory-new lock in a temp flash dir (it calibrates first),
+    `simlock(calibrated=True)` one that already knows its door, `simlock(flash=...)` an existing flash,
+    `simlock(build=...)` an mpy-cross build; all are stopped after the test."""
     started = []
 
-    def start(flash=None, build=None, heap=_sim.DEFAULT_HEAP):
-        lock = _sim.SimLock(flash or tmp_path / ("flash%d" % len(started)), build=build, heap=heap)
+    def start(flash=None, build=None, heap=_sim.DEFAULT_HEAP, calibrated=False):
+        flash = flash or tmp_path / ("flash%d" % len(started))
+        if calibrated:
+            template = request.getfixturevalue("calibrated_flash")
+            shutil.copytree(template, flash, ignore=shutil.ignore_patterns("*.tmp"))
+            shutil.copy(_sim.door_file(template), _sim.door_file(flash))
+        lock = _sim.SimLock(flash, build=build, heap=heap)
         started.append(lock)
         return lock
 

@@ -59,7 +59,7 @@ def open_pairing(lock):
 
 @pytest.fixture
 def lock(simlock, tmp_path):
-    lk = simlock()
+    lk = simlock(calibrated=True)
     lk.wait_for(lambda s: s["lock"] in ("locked", "unlocked"), timeout=60, what="calibrated")
     yield lk
     print(lk.log())      # shown by pytest when the test failed

@@ -79,7 +79,7 @@ def test_boot_calibrates_then_button_locks_and_unlocks(simlock):
 
 
 def test_ring_shows_motion(simlock):
-    lock = simlock()
+    lock = simlock(calibrated=True)
     settle_unlocked(lock)
     lock.bench("button press")
     lock.wait_lock("locked")
@@ -92,7 +92,7 @@ def test_ring_shows_motion(simlock):
 
 
 def test_power_cut_keeps_state_position_and_calibration(simlock):
-    lock = simlock()
+    lock = simlock(calibrated=True)
     settle_unlocked(lock)
     lock.bench("button press")
     before = lock.wait_lock("locked")
@@ -138,7 +138,7 @@ BAD_COMMANDS = [
 
 
 def test_bad_control_commands_get_a_clear_error_and_change_nothing(simlock):
-    lock = simlock()
+    lock = simlock(calibrated=True)
     before = lock.wait_for(lambda s: s["lock"] in ("locked", "unlocked"), timeout=30)
     for text, message in BAD_COMMANDS:
         reply = lock.bench(text)
@@ -149,7 +149,7 @@ def test_bad_control_commands_get_a_clear_error_and_change_nothing(simlock):
 
 
 def test_simlock_cli_state_and_record(simlock):
-    lock = simlock()
+    lock = simlock(calibrated=True)
     settle_unlocked(lock)
     out = subprocess.run([str(VENV_BIN / "simlock"), "state", "--port", str(lock.port)],
                          capture_output=True, text=True, check=True).stdout

@@ -135,6 +135,7 @@ class App:
                 kind = FEEDBACK_ON_STATE.get(last)
                 if kind:
                     self.feedback = (kind, now)
+                self._report()  # at once: the state and the ring's feedback change together
             if bolt.calibration_dirty:
                 _save_json(CALIBRATION_FILE, bolt.calibration)
                 bolt.calibration_dirty = False
@@ -193,12 +194,15 @@ class App:
                 self.battery.sample(self.adc.read_uv(), clock.now_ms())
             await asyncio.sleep_ms(BATTERY_TICK_MS)
 
+    def _report(self):
+        s = self.status()
+        if s != self._reported:
+            self._reported = s
+            self.board.report(s)
+
     async def _status(self):
         while True:
-            s = self.status()
-            if s != self._reported:
-                self._reported = s
-                self.board.report(s)
+            self._report()  # battery and pairing mode change outside the drive loop
             await asyncio.sleep_ms(STATUS_TICK_MS)
 
     def factory_reset(self):

@@ -21,6 +21,12 @@ DEFAULT_HEAP = "192k"
 SOURCES = [ROOT / "firmware", ROOT / "boards" / "sim"]
 
 
+def door_file(flash):
+    """The door's physical state (bolt position, cells) is kept beside the flash dir: it is not flash."""
+    flash = pathlib.Path(flash)
+    return flash.parent / (flash.name + ".door.json")
+
+
 class Supervisor:
     def __init__(self, flash, port=7760, build=None, heap=DEFAULT_HEAP, log=None):
         self.flash = pathlib.Path(flash).resolve()
@@ -35,7 +41,7 @@ class Supervisor:
                 raise RuntimeError("mpy-cross failed:\n" + errors)
         self.heap = heap
         self.log = log if log is not None else sys.stderr
-        self.world = World(state_file=self.flash.parent / (self.flash.name + ".door.json"))
+        self.world = World(state_file=door_file(self.flash))
         self.world.listeners.append(self._forward)
         self.child = None
         self.powered_at = None

@@ -18,6 +18,14 @@ _RENAME = const(0x11)
 _REVOKE = const(0x12)
 _CHANGE_CODE = const(0x13)
 _SET_TIME = const(0x14)
+_GET_SETTINGS = const(0x15)
+_SET_SETTINGS = const(0x16)
+
+# settings body: auto_relock_s u16 | lockngo_s u16 | brightness u8 | button_actions u8
+_SETTINGS = "<HHBB"
+# name -> (smallest, largest) allowed
+_SETTING_RANGES = (("auto_relock_s", 0, 3600), ("lockngo_s", 5, 600), ("brightness", 0, 255),
+                   ("button_actions", 0, 1))
 
 _PAGE = const(8)          # devices per LIST_DEVICES response
 _END_CURSOR = const(0xFFFF)
@@ -97,6 +105,24 @@ def _set_time(ctx, dev, r, now_ms):
     return wire.OK, b""
 
 
+def _get_settings(ctx, dev, r, now_ms):
+    r.end()
+    s = ctx.app.settings
+    return wire.OK, struct.pack(_SETTINGS, *[int(s[name]) for name, _, _ in _SETTING_RANGES])
+
+
+def _set_settings(ctx, dev, r, now_ms):
+    values = struct.unpack(_SETTINGS, r.take(struct.calcsize(_SETTINGS)))
+    r.end()
+    changes = {}
+    for (name, lo, hi), v in zip(_SETTING_RANGES, values):
+        if not lo <= v <= hi:
+            return wire.E_BAD_ARGS, wire.text(name)
+        changes[name] = bool(v) if name == "button_actions" else v
+    ctx.app.set_settings(changes)
+    return wire.OK, b""
+
+
 # command -> (handler, needs admin, needs code)
 TABLE = {
     _STATUS: (_status, False, False),
@@ -109,6 +135,8 @@ TABLE = {
     _REVOKE: (_revoke, True, True),
     _CHANGE_CODE: (_change_code, True, True),
     _SET_TIME: (_set_time, True, False),
+    _GET_SETTINGS: (_get_settings, True, False),
+    _SET_SETTINGS: (_set_settings, True, True),
 }
 
 

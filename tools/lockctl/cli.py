@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("new", nargs="?", help="the new code (or --new)")
     p.add_argument("--new", dest="new_opt")
     p.add_argument("--code", "--old", dest="code", help="the current code")
+    p = sub.add_parser("settings", help="show or change settings (admin; changing needs the code)")
+    p.add_argument("--auto-relock", type=int, metavar="S", help="lock again S seconds after unlocking (0 = off)")
+    p.add_argument("--lockngo", type=int, metavar="S", help="lock'n'go: seconds between unlock and lock")
+    p.add_argument("--brightness", type=int, metavar="0-255", help="ring brightness")
+    p.add_argument("--button", choices=("on", "off"), help="whether the button locks and unlocks")
+    p.add_argument("--code")
     p = sub.add_parser("time", help="set the lock's clock (admin)")
     p.add_argument("how", choices=("sync",))
     p.add_argument("--at", type=int, help="unix seconds (default: this computer's clock)")
@@ -126,6 +132,12 @@ def run(args) -> None:
             client.code_bytes(new)
             s.change_code(_code(args.code, "current security code: "), new)
             _show(args, {"code": "changed"})
+        elif args.cmd == "settings":
+            changes = {k: v for k, v in (("auto_relock_s", args.auto_relock), ("lockngo_s", args.lockngo),
+                                         ("brightness", args.brightness),
+                                         ("button_actions", None if args.button is None else args.button == "on"))
+                       if v is not None}
+            _show(args, s.set_settings(_code(args.code, "security code: "), **changes) if changes else s.settings())
         elif args.cmd == "time":
             at = int(time.time()) if args.at is None else args.at
             s.set_time(at)

@@ -26,6 +26,9 @@ TYPES = ("phone", "bridge", "keypad", "fob")
 
 STATUS, LOCK, UNLOCK, UNLATCH, LOCKNGO = 0x01, 0x02, 0x03, 0x04, 0x05
 LIST_DEVICES, RENAME, REVOKE, CHANGE_CODE, SET_TIME = 0x10, 0x11, 0x12, 0x13, 0x14
+GET_SETTINGS, SET_SETTINGS = 0x15, 0x16
+SETTINGS = ("auto_relock_s", "lockngo_s", "brightness", "button_actions")
+SETTINGS_LAYOUT = "<HHBB"
 ACTIONS = {"lock": LOCK, "unlock": UNLOCK, "unlatch": UNLATCH, "lockngo": LOCKNGO}
 END_CURSOR = 0xFFFF
 STATUS_FLAGS = ("low", "critical", "jammed", "pairing", "code_set")
@@ -167,3 +170,17 @@ class Session:
 
     def set_time(self, unix: int) -> None:
         self.call(SET_TIME, struct.pack("<I", unix))
+
+    def settings(self) -> dict:
+        values = struct.unpack(SETTINGS_LAYOUT, self.call(GET_SETTINGS))
+        return dict(zip(SETTINGS, values))
+
+    def set_settings(self, code: str, **changes: int) -> dict:
+        """Read, change the named settings, write back (the lock checks ranges); returns the new set."""
+        now = self.settings()
+        unknown = set(changes) - set(now)
+        if unknown:
+            raise ValueError("unknown setting: %s" % ", ".join(sorted(unknown)))
+        now.update(changes)
+        self.call(SET_SETTINGS, code_bytes(code) + struct.pack(SETTINGS_LAYOUT, *[int(now[k]) for k in SETTINGS]))
+        return now

@@ -60,7 +60,7 @@ def describe(code: int, detail: bytes = b"") -> str:
         elif code == E_BAD_CODE and len(detail) >= 5:
             left, wait = detail[0], struct.unpack_from("<I", detail, 1)[0]
             text += " (locked out for %d s)" % -(-wait // 1000) if wait else " (%d tries left)" % left
-        elif code == E_ACTION and detail:
+        elif code in (E_ACTION, E_BAD_ARGS) and detail:  # the lock names the reason / the argument
             text += ": " + detail[1:1 + detail[0]].decode(errors="replace")
     except (struct.error, IndexError):
         pass

@@ -1,0 +1,65 @@
+"""Settings a lock's owner changes from the phone (issue 4's auto-relock, lock'n'go delay, brightness, button)."""
+import json
+import subprocess
+import time
+
+from sim import VENV_BIN
+
+CODE = "135790"
+
+
+def lockctl(lock, ident, *args):
+    r = subprocess.run([str(VENV_BIN / "lockctl"), "--sim", "127.0.0.1:%d" % lock.port, "--identity", str(ident),
+                        "--json", *args], capture_output=True, text=True, timeout=60)
+    return r.returncode, (json.loads(r.stdout) if r.returncode == 0 else r.stderr.strip())
+
+
+def test_owner_sets_auto_relock_and_it_survives_a_power_cut(simlock, tmp_path):
+    lock = simlock(calibrated=True)
+    phone = tmp_path / "phone.json"
+    lock.wait_for(lambda s: s["pairing"], timeout=10, what="pairing mode on a lock with no devices")
+    rc, out = lockctl(lock, phone, "pair", "--code", CODE, "--name", "owner")
+    assert rc == 0, out
+
+    rc, shown = lockctl(lock, phone, "settings")
+    assert rc == 0 and shown["auto_relock_s"] == 0, shown  # off by default
+
+    rc, err = lockctl(lock, phone, "settings", "--auto-relock", "2", "--code", "000000")
+    assert rc != 0 and "\n" not in err, "a wrong code changes nothing and says why in one line"
+    rc, err = lockctl(lock, phone, "settings", "--lockngo", "1", "--code", CODE)
+    assert rc != 0 and "lockngo_s" in err, "out of range is refused, naming the setting"
+    assert lockctl(lock, phone, "settings")[1] == shown
+
+    rc, now = lockctl(lock, phone, "settings", "--auto-relock", "2", "--brightness", "40", "--code", CODE)
+    assert rc == 0 and now["auto_relock_s"] == 2 and now["brightness"] == 40
+
+    lock.power_cycle()
+    assert lockctl(lock, phone, "settings")[1] == now, "settings are kept in flash"
+
+    if lock.state()["lock"] != "locked":
+        assert lockctl(lock, phone, "lock")[0] == 0
+        lock.wait_lock("locked")
+    assert lockctl(lock, phone, "unlock")[0] == 0
+    unlocked = lock.wait_lock("unlocked")
+    assert max(p for px in unlocked["ring"] for p in px) <= 40, "the ring uses the set brightness"
+    t0 = time.monotonic()
+    lock.wait_lock("locking", timeout=10)
+    waited = time.monotonic() - t0
+    assert 1.0 <= waited <= 4.0, "relocks about 2 s after coming to rest unlocked (%.1f s)" % waited
+    lock.wait_lock("locked")
+
+
+def test_button_actions_can_be_turned_off(simlock, tmp_path):
+    lock = simlock(calibrated=True)
+    phone = tmp_path / "phone.json"
+    lock.wait_for(lambda s: s["pairing"], timeout=10, what="pairing mode")
+    assert lockctl(lock, phone, "pair", "--code", CODE, "--name", "owner")[0] == 0
+    assert lockctl(lock, phone, "settings", "--button", "off", "--code", CODE)[0] == 0
+    before = lock.state()
+    lock.bench("button press")
+    time.sleep(1.5)
+    after = lock.state()
+    assert after["lock"] == before["lock"] and after["position"] == before["position"]
+    assert lockctl(lock, phone, "settings", "--button", "on", "--code", CODE)[0] == 0
+    lock.bench("button press")
+    lock.wait_lock("unlocked" if before["lock"] == "locked" else "locked")

@@ -68,7 +68,7 @@ def lock(simlock, tmp_path):
 @pytest.fixture
 def owner(lock, tmp_path):
     """The first device: a fresh lock is in pairing mode at its first boot and takes the first code."""
-    assert lock.state()["pairing"]
+    lock.wait_for(lambda s: s["pairing"], timeout=10, what="pairing mode on a lock with no devices")
     p = Phone(lock, tmp_path, "owner")
     assert p.pair()["admin"]
     lock.wait_for(lambda s: not s["pairing"], what="pairing mode closed by the pairing")

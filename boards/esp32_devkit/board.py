@@ -25,6 +25,7 @@ BATTERY_CELLS = 4
 FLASH_ROOT = "/data"
 
 PAIRING_TIMEOUT_MS = 60000
+FIRST_LOCKOUT_MS = 30000       # after 5 free wrong codes; doubles per further one, capped at 4 h
 
 _PIN_STEP = 25
 _PIN_DIR = 26

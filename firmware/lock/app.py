@@ -71,6 +71,7 @@ class App:
         self.reset_pending = False
         self._reported = None
         self.pairmode = PairMode(board.PAIRING_TIMEOUT_MS)
+        self.first_lockout_ms = board.FIRST_LOCKOUT_MS  # read by the protocol's passcode
         self.security = None  # the BLE service's protocol endpoint sets itself here
         now = clock.now_ms()
         self.battery = Battery(board.BATTERY_KIND, board.BATTERY_CELLS)

@@ -35,12 +35,12 @@ def valid(code):
     return len(raw) == 6 and all(0x30 <= c <= 0x39 for c in raw)
 
 
-def lockout_for(fails):
+def lockout_for(fails, first_ms=FIRST_LOCKOUT_MS):
     """How long guessing stays locked after the fails-th wrong guess."""
     if fails < FREE_TRIES:
         return 0
     shift = fails - FREE_TRIES
-    return MAX_LOCKOUT_MS if shift >= 9 else min(FIRST_LOCKOUT_MS << shift, MAX_LOCKOUT_MS)
+    return MAX_LOCKOUT_MS if shift >= 20 else min(first_ms << shift, MAX_LOCKOUT_MS)
 
 
 def derive(code, salt, iterations):
@@ -49,8 +49,9 @@ def derive(code, salt, iterations):
 
 
 class Passcode:
-    def __init__(self, root, now_ms, iterations=ITERATIONS, rng=os.urandom):
+    def __init__(self, root, now_ms, iterations=ITERATIONS, rng=os.urandom, first_lockout_ms=FIRST_LOCKOUT_MS):
         self.path = root + "/code"
+        self.first_lockout_ms = first_lockout_ms
         self.rng = rng
         self.flags, self.fails, self.iterations = 0, 0, iterations
         self.on_wrong = None  # optional callback(now_ms): the shell shows a wrong code on the ring
@@ -64,7 +65,7 @@ class Passcode:
             self.flags, self.fails = FLAG_SET, FREE_TRIES + 9
         if rec and rec[0] == RECORD_VERSION:
             self.flags, self.fails, self.iterations, self.salt, self.verifier = struct.unpack(RECORD, rec[1])
-        self.locked_until = now_ms + lockout_for(self.fails)
+        self.locked_until = now_ms + lockout_for(self.fails, self.first_lockout_ms)
 
     @property
     def is_set(self):
@@ -93,11 +94,11 @@ class Passcode:
             return wait
         self.fails = min(self.fails + 1, 0xFFFF)
         self._save()
-        self.locked_until = now_ms + lockout_for(self.fails)  # as if wrong, until proven right
+        self.locked_until = now_ms + lockout_for(self.fails, self.first_lockout_ms)  # as if wrong, until proven right
         return 0
 
     def guess_failed(self, now_ms):
-        self.locked_until = now_ms + lockout_for(self.fails)
+        self.locked_until = now_ms + lockout_for(self.fails, self.first_lockout_ms)
         if self.on_wrong:
             self.on_wrong(now_ms)
 

@@ -28,7 +28,9 @@ class LockProtocol:
         self.pairmode = pairmode
         self.rng = rng
         self.devices = registry or Registry(root, rng=rng)
-        self.passcode = code or Passcode(root, now_ms, rng=rng)
+        first = getattr(app, "first_lockout_ms", None)
+        self.passcode = code or (Passcode(root, now_ms, rng=rng, first_lockout_ms=first) if first
+                                 else Passcode(root, now_ms, rng=rng))
         self.pairings = {}      # who -> LockPairing in progress
         self.sessions = {}      # who -> Session
         self.closing = []       # connections the transport should drop

@@ -43,7 +43,11 @@ class SimLock:
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self._ready = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
-        self.wait_ready()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()  # never leave a simulator running behind a failed start
+            raise
 
     def _read(self):
         for line in self.proc.stdout:

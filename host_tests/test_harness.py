@@ -107,13 +107,13 @@ def test_power_cut_keeps_state_position_and_calibration(simlock):
 
 def test_mpy_build_runs_in_the_boards_heap(simlock, build):
     # The prebuilt `make mpy` tree, booted in the simulated chip's RAM (DEFAULT_HEAP; see docs/DESIGN.md "RAM").
-    lock = simlock(build=build)
+    lock = simlock(build=build, calibrated=True)
     cycle(lock)
 
 
 def test_flash_persists_between_runs(simlock, tmp_path):
     flash = tmp_path / "door"
-    lock = simlock(flash=flash)
+    lock = simlock(flash=flash, calibrated=True)
     settle_unlocked(lock)
     lock.bench("button press")
     lock.wait_lock("locked")

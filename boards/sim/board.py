@@ -106,6 +106,8 @@ async def start():
     if not port:
         raise OSError("SIMLOCK_BUS not set: run the simulated board with `simlock run`")
     sock = socket.socket()
+    # TCP_NODELAY (MicroPython names no constants for it): without it each step waits for a delayed ACK.
+    sock.setsockopt(6, 1, 1)
     sock.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
     sock.setblocking(False)
     _bus = _Bus(sock)

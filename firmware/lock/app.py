@@ -20,6 +20,7 @@ STATUS_TICK_MS = 50
 
 CALIBRATION_FILE = "calibration"
 SETTINGS_FILE = "settings"
+WIPE_MARKER = "wiping"  # present from the start of a factory reset until its last file is gone
 SCHEMA = 1
 
 DEFAULT_SETTINGS = {
@@ -60,6 +61,8 @@ class App:
         self.board = board
         store.makedirs(board.FLASH_ROOT)
         os.chdir(board.FLASH_ROOT)
+        if store.exists(WIPE_MARKER):
+            _finish_wipe()  # the power was cut during a factory reset: finish it, never boot half-wiped
         self.stepper = board.stepper()
         self.sensor = board.sensor()
         self.pixels = board.ring()
@@ -207,8 +210,8 @@ class App:
             await asyncio.sleep_ms(STATUS_TICK_MS)
 
     def factory_reset(self):
-        for name in os.listdir():
-            _wipe(name)
+        store.save(WIPE_MARKER, SCHEMA, b"")
+        _finish_wipe()
         self.board.reset()
 
     async def run(self):
@@ -217,6 +220,13 @@ class App:
         asyncio.create_task(ble.serve(self))
         while True:
             await asyncio.sleep_ms(60000)
+
+
+def _finish_wipe():
+    for name in os.listdir():
+        if name != WIPE_MARKER:
+            _wipe(name)
+    os.remove(WIPE_MARKER)
 
 
 def _wipe(path):

@@ -43,6 +43,17 @@ ERRORS = {
  E_INTERNAL, E_WRONG_CHANNEL) = range(1, 20)
 
 
+# The mechanics' refusal codes (firmware/lock/bolt.py), as a person would want to read them.
+REFUSALS = {
+    "battery_critical": "the battery is critically low (it still locks; replace the batteries to unlatch)",
+    "busy": "the bolt is moving; try again when it stops",
+    "uncalibrated": "the lock has not learnt the door yet (calibration)",
+    "already_locked": "already locked",
+    "already_unlocked": "already unlocked",
+    "not_supported": "this door's cylinder does not allow that",
+}
+
+
 class LockError(Exception):
     """An error reported by the lock (or a protocol failure), with a one-line reason."""
 
@@ -61,7 +72,8 @@ def describe(code: int, detail: bytes = b"") -> str:
             left, wait = detail[0], struct.unpack_from("<I", detail, 1)[0]
             text += " (locked out for %d s)" % -(-wait // 1000) if wait else " (%d tries left)" % left
         elif code in (E_ACTION, E_BAD_ARGS) and detail:  # the lock names the reason / the argument
-            text += ": " + detail[1:1 + detail[0]].decode(errors="replace")
+            reason = detail[1:1 + detail[0]].decode(errors="replace")
+            text += ": " + REFUSALS.get(reason, reason)
     except (struct.error, IndexError):
         pass
     return text

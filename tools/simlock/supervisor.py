@@ -60,6 +60,7 @@ class Supervisor:
             threading.Thread(target=self._bus_session, args=(conn,), daemon=True).start()
 
     def _bus_session(self, conn):
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # a bus read is a round trip: no batching
         with self.bus_lock:
             self.bus = conn
         self._send(dict(self.world.inputs(), hello=True))
@@ -99,7 +100,7 @@ class Supervisor:
 
     # --- power --------------------------------------------------------------------------------------
     def power_on(self):
-        if self.child is not None:
+        if self.child is not None or self.closing:
             return False
         env = dict(os.environ)
         env.update(MICROPYPATH=str(self.build) + ":.frozen", SIMLOCK_BUS=str(self.bus_port),

@@ -6,6 +6,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 WORLD_FILE = ROOT / "boards" / "sim" / "world.json"
+HAND_GRIP_S = 0.05  # a hand that turned the key within this long still holds it
 
 
 def load_physics(path=WORLD_FILE):
@@ -29,6 +30,7 @@ class World:
         self.listeners = []
         self._step_budget = 0.0
         self._step_clock = time.monotonic()
+        self._hand_until = 0.0
 
     # The door keeps its position between `simlock run`s, as a real door would.
     def _restore(self):
@@ -60,7 +62,9 @@ class World:
             rate = self.physics["motor_max_pps"]
             self._step_budget = min(rate * 0.05, self._step_budget + (now - self._step_clock) * rate)
             self._step_clock = now
-            moved = 0 if self.jammed else int(min(abs(n), max(0.0, self._step_budget)))
+            # A jam holds the bolt; a hand on the key holds the motor (it slips rather than turn the hand).
+            held = self.jammed or now < self._hand_until
+            moved = 0 if held else int(min(abs(n), max(0.0, self._step_budget)))
             self._step_budget -= moved
             self._move(n // abs(n) * moved if n else 0)
 
@@ -76,6 +80,7 @@ class World:
         with self.lock:
             if self.jammed:
                 return False
+            self._hand_until = time.monotonic() + HAND_GRIP_S
             self._move(delta)
             return True
 

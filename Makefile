@@ -35,7 +35,7 @@ test: setup check
 	$(MAKE) --no-print-directory mpy BOARD=sim
 	# Four workers on two cores: the simulated locks mostly wait on real time (motor, ring, timers), and
 	# the whole suite uses under one core.
-	$(VENV)/bin/pytest -q -n 4 host_tests
+	$(VENV)/bin/pytest -q -n 4 --dist worksteal host_tests
 
 bench: setup mpy
 	$(PY) tools/bench.py

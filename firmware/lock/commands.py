@@ -13,6 +13,7 @@ _LOCK = const(0x02)
 _UNLOCK = const(0x03)
 _UNLATCH = const(0x04)
 _LOCKNGO = const(0x05)
+_FULLLOCK = const(0x06)
 _LIST_DEVICES = const(0x10)
 _RENAME = const(0x11)
 _REVOKE = const(0x12)
@@ -20,6 +21,7 @@ _CHANGE_CODE = const(0x13)
 _SET_TIME = const(0x14)
 _GET_SETTINGS = const(0x15)
 _SET_SETTINGS = const(0x16)
+_CALIBRATE = const(0x17)
 
 # settings body: auto_relock_s u16 | lockngo_s u16 | brightness u8 | button_actions u8
 _SETTINGS = "<HHBB"
@@ -130,6 +132,7 @@ TABLE = {
     _UNLOCK: (_action("unlock"), False, False),
     _UNLATCH: (_action("unlatch"), False, False),
     _LOCKNGO: (_action("lockngo"), False, False),
+    _FULLLOCK: (_action("fulllock"), False, False),
     _LIST_DEVICES: (_list, True, False),
     _RENAME: (_rename, True, True),
     _REVOKE: (_revoke, True, True),
@@ -137,6 +140,7 @@ TABLE = {
     _SET_TIME: (_set_time, True, False),
     _GET_SETTINGS: (_get_settings, True, False),
     _SET_SETTINGS: (_set_settings, True, True),
+    _CALIBRATE: (_action("calibrate"), True, False),
 }
 
 

@@ -28,8 +28,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--type", default="phone", choices=client.TYPES)
     p.add_argument("--force", action="store_true", help="replace an existing identity file")
     sub.add_parser("status", help="lock state, battery, pairing mode, firmware version")
-    for a in client.ACTIONS:
-        sub.add_parser(a, help="%s the door" % a)
+    for a, what in (("lock", "lock the door"), ("unlock", "unlock the door"),
+                    ("unlatch", "unlock and pull the latch, then return to unlocked"),
+                    ("lockngo", "unlock, wait (settings --lockngo), lock again"),
+                    ("fulllock", "lock with the second turn, where the cylinder allows it")):
+        sub.add_parser(a, help=what)
+    sub.add_parser("calibrate", help="learn the door's end stops again (admin)")
     sub.add_parser("devices", help="list paired devices (admin)")
     p = sub.add_parser("revoke", help="remove a device (admin, needs the code)")
     p.add_argument("id", type=lambda s: int(s, 0))
@@ -117,6 +121,9 @@ def run(args) -> None:
         elif args.cmd in client.ACTIONS:
             s.action(args.cmd)
             _show(args, {"done": args.cmd})
+        elif args.cmd == "calibrate":
+            s.calibrate()
+            _show(args, {"done": "calibrate"})
         elif args.cmd == "devices":
             _show(args, s.devices())
         elif args.cmd == "revoke":

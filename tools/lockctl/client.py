@@ -24,12 +24,12 @@ FLAG_SETUP = 1
 
 TYPES = ("phone", "bridge", "keypad", "fob")
 
-STATUS, LOCK, UNLOCK, UNLATCH, LOCKNGO = 0x01, 0x02, 0x03, 0x04, 0x05
+STATUS, LOCK, UNLOCK, UNLATCH, LOCKNGO, FULLLOCK = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06
 LIST_DEVICES, RENAME, REVOKE, CHANGE_CODE, SET_TIME = 0x10, 0x11, 0x12, 0x13, 0x14
-GET_SETTINGS, SET_SETTINGS = 0x15, 0x16
+GET_SETTINGS, SET_SETTINGS, CALIBRATE = 0x15, 0x16, 0x17
 SETTINGS = ("auto_relock_s", "lockngo_s", "brightness", "button_actions")
 SETTINGS_LAYOUT = "<HHBB"
-ACTIONS = {"lock": LOCK, "unlock": UNLOCK, "unlatch": UNLATCH, "lockngo": LOCKNGO}
+ACTIONS = {"lock": LOCK, "unlock": UNLOCK, "unlatch": UNLATCH, "lockngo": LOCKNGO, "fulllock": FULLLOCK}
 END_CURSOR = 0xFFFF
 STATUS_FLAGS = ("low", "critical", "jammed", "pairing", "code_set")
 
@@ -170,6 +170,9 @@ class Session:
 
     def set_time(self, unix: int) -> None:
         self.call(SET_TIME, struct.pack("<I", unix))
+
+    def calibrate(self) -> None:
+        self.call(CALIBRATE)
 
     def settings(self) -> dict:
         values = struct.unpack(SETTINGS_LAYOUT, self.call(GET_SETTINGS))

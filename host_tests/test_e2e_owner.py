@@ -1,4 +1,5 @@
-"""Settings a lock's owner changes from the phone (issue 4's auto-relock, lock'n'go delay, brightness, button)."""
+"""What a lock's owner does from the phone beyond lock and unlock: settings (auto-relock, lock'n'go delay,
+brightness, button), the full lock's second turn, and a new calibration."""
 import json
 import subprocess
 import time
@@ -63,3 +64,27 @@ def test_button_actions_can_be_turned_off(simlock, tmp_path):
     assert lockctl(lock, phone, "settings", "--button", "on", "--code", CODE)[0] == 0
     lock.bench("button press")
     lock.wait_lock("unlocked" if before["lock"] == "locked" else "locked")
+
+
+def test_full_lock_turns_further_and_a_new_calibration_relearns_the_door(simlock, tmp_path):
+    lock = simlock(calibrated=True)
+    phone = tmp_path / "phone.json"
+    lock.wait_for(lambda s: s["pairing"], timeout=10, what="pairing mode")
+    assert lockctl(lock, phone, "pair", "--code", CODE, "--name", "owner")[0] == 0
+    if lock.state()["lock"] != "locked":
+        assert lockctl(lock, phone, "lock")[0] == 0
+    locked = lock.wait_lock("locked")
+    assert lockctl(lock, phone, "fulllock")[0] == 0
+    lock.wait_for(lambda s: s["position"] < locked["position"] - 300 and s["lock"] == "locked",
+                  what="the second locking turn")
+    rc, err = lockctl(lock, phone, "fulllock")
+    assert rc != 0 and "already locked" in err
+    assert lockctl(lock, phone, "unlock")[0] == 0
+    unlocked = lock.wait_lock("unlocked")
+
+    assert lockctl(lock, phone, "calibrate")[0] == 0
+    lock.wait_lock("calibrating", timeout=5)
+    again = lock.wait_lock("locked", timeout=30)
+    assert abs(again["position"] - locked["position"]) <= 2, "the same door gives the same positions"
+    assert lockctl(lock, phone, "unlock")[0] == 0
+    assert abs(lock.wait_lock("unlocked")["position"] - unlocked["position"]) <= 2

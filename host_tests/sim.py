@@ -1,4 +1,5 @@
 """A simulated lock in a subprocess (`simlock run`), driven from tests through its control port."""
+import json
 import os
 import pathlib
 import random
@@ -72,6 +73,12 @@ class SimLock:
 
     def state(self):
         return self.bench("state")
+
+    def lockctl(self, identity, *args, timeout=60):
+        """Run `lockctl --json` as the device in `identity` against this lock: (0, reply) or (code, error line)."""
+        r = subprocess.run([str(VENV_BIN / "lockctl"), "--sim", "127.0.0.1:%d" % self.port, "--identity",
+                            str(identity), "--json", *args], capture_output=True, text=True, timeout=timeout)
+        return r.returncode, (json.loads(r.stdout) if r.returncode == 0 else r.stderr.strip())
 
     def wait_for(self, predicate, timeout=15, what="condition"):
         deadline = time.monotonic() + timeout

@@ -93,6 +93,14 @@ class SimLock:
     def wait_lock(self, state, timeout=15):
         return self.wait_for(lambda s: s["lock"] == state, timeout, "lock state %r" % state)
 
+    def close_pairing(self):
+        """A lock with no devices opens pairing mode at every boot; a short press ends it.
+        Returns the states (before, after) the press."""
+        self.wait_for(lambda s: s["pairing"], timeout=10, what="pairing mode open on a lock with no devices")
+        before = self.state()
+        self.bench("button press")
+        return before, self.wait_for(lambda s: not s["pairing"], what="pairing mode closed")
+
     def power_cycle(self):
         assert self.bench("power off")["ok"]
         assert self.bench("power on")["ok"]

@@ -36,12 +36,9 @@ def test_every_firmware_and_board_module_compiles_with_mpy_cross(tmp_path):
 
 
 def close_pairing(lock):
-    """A lock with no devices opens pairing mode at every boot; a short press ends it and does nothing else."""
-    lock.wait_for(lambda s: s["pairing"], timeout=10, what="pairing mode open on a lock with no devices")
-    before = lock.state()
-    lock.bench("button press")
-    after = lock.wait_for(lambda s: not s["pairing"], what="pairing mode closed")
-    assert after["lock"] == before["lock"] and after["position"] == before["position"]
+    before, after = lock.close_pairing()
+    assert after["lock"] == before["lock"] and after["position"] == before["position"], \
+        "the press that ends pairing mode does nothing else"
     return after
 
 

@@ -71,6 +71,7 @@ def cycles_on(heap_k):
         try:
             lock = SimLock(pathlib.Path(tmp) / "flash", heap="%dk" % heap_k)
             lock.wait_for(lambda s: s["lock"] in ("locked", "unlocked"), timeout=30)
+            lock.close_pairing()
             for _ in range(2):
                 was = lock.state()["lock"]
                 lock.bench("button press")

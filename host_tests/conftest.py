@@ -7,6 +7,7 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import mpy as _mpy  # noqa: E402
 import sim as _sim  # noqa: E402
+from simlock.supervisor import door_file  # noqa: E402
 
 
 class _MicroPython:
@@ -47,7 +48,7 @@ def simlock(tmp_path, request):
         if calibrated:
             template = request.getfixturevalue("calibrated_flash")
             shutil.copytree(template, flash, ignore=shutil.ignore_patterns("*.tmp"))
-            shutil.copy(_sim.door_file(template), _sim.door_file(flash))
+            shutil.copy(door_file(template), door_file(flash))
         lock = _sim.SimLock(flash, build=build, heap=heap)
         started.append(lock)
         return lock

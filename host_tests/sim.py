@@ -1,6 +1,5 @@
 """A simulated lock in a subprocess (`simlock run`), driven from tests through its control port."""
 import json
-import os
 import pathlib
 import random
 import signal
@@ -14,7 +13,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
 sys.path.insert(0, str(ROOT / "tools"))
 from simlock.control import command, lines  # noqa: E402
-from simlock.supervisor import DEFAULT_HEAP, door_file  # noqa: E402
+from simlock.supervisor import DEFAULT_HEAP  # noqa: E402
 
 
 def free_port_pair():

@@ -1,5 +1,4 @@
 """The device registry (firmware/lock/devices.py) under MicroPython."""
-import json
 
 
 def run(micropython, tmp_path, body, heap="64k"):

@@ -6,24 +6,18 @@ Timelines come from `simlock record` (every ring and lock-state change, timestam
 the order of states matters, the state is polled.
 """
 import json
-import os
-import re
 import subprocess
 import threading
 import time
 
-import mpy
 from sim import VENV_BIN, lines
+from simlock.world import board_constant
 
 LOCKCTL = VENV_BIN / "lockctl"
-# By default each lock boots from the sources (simlock compiles them); SMARTLOCK_E2E_BUILD boots a build.
-BUILD = {"build": os.environ["SMARTLOCK_E2E_BUILD"]} if "SMARTLOCK_E2E_BUILD" in os.environ else {}
 CODE = "246810"
-BOARD = (mpy.ROOT / "boards/sim/board.py").read_text()
-RING_FPS = int(re.search(r"^RING_FPS\s*=\s*(\d+)", BOARD, re.M).group(1))
-RING_PIXELS = int(re.search(r"^RING_PIXELS\s*=\s*(\d+)", BOARD, re.M).group(1))
-RING_UPPER = tuple(int(i) for i in re.search(r"^RING_UPPER\s*=\s*\(([^)]*)\)", BOARD, re.M).group(1)
-                   .split(",") if i.strip())
+RING_FPS = board_constant("RING_FPS")
+RING_PIXELS = board_constant("RING_PIXELS")
+RING_UPPER = board_constant("RING_UPPER")
 FRAME_MS = 1000 / RING_FPS
 TOLERANCE_MS = 2 * FRAME_MS + 10      # two frames, and the bench's own timestamping
 LOCKNGO_S = 5                         # set from lockctl, so that lock'n'go fits in a test
@@ -186,7 +180,7 @@ def check_upper_blinks(frames, on, off, count, period, window_ms, colour):
 
 # --- tests --------------------------------------------------------------------------------------------
 def test_button_and_lockctl_lock_unlock_unlatch_and_lockngo(simlock, tmp_path):
-    lock = simlock(calibrated=True, **BUILD)
+    lock = simlock(calibrated=True)
     calibrated(lock)
     owner = pair_owner(lock, tmp_path, lockngo=LOCKNGO_S)
 
@@ -236,7 +230,7 @@ def test_button_and_lockctl_lock_unlock_unlatch_and_lockngo(simlock, tmp_path):
 
 
 def test_long_press_and_manual_turns(simlock, tmp_path):
-    lock = simlock(calibrated=True, **BUILD)
+    lock = simlock(calibrated=True)
     calibrated(lock)
     pair_owner(lock, tmp_path)
     ring_dark(lock)
@@ -307,7 +301,7 @@ def test_long_press_and_manual_turns(simlock, tmp_path):
 
 
 def test_jam_recovery_and_power_cut_mid_motion(simlock, tmp_path):
-    lock = simlock(calibrated=True, **BUILD)
+    lock = simlock(calibrated=True)
     calibrated(lock)
     owner = pair_owner(lock, tmp_path)
     unlocked_at = toggle_to(lock, "unlocked")["position"]
@@ -361,7 +355,7 @@ def test_jam_recovery_and_power_cut_mid_motion(simlock, tmp_path):
 
 
 def test_low_and_critical_battery(simlock, tmp_path):
-    lock = simlock(calibrated=True, **BUILD)
+    lock = simlock(calibrated=True)
     calibrated(lock)
     owner = pair_owner(lock, tmp_path)
     toggle_to(lock, "unlocked")
@@ -396,7 +390,7 @@ def test_low_and_critical_battery(simlock, tmp_path):
 
 
 def test_factory_reset_requested_by_holding_the_button_at_power_on(simlock, tmp_path):
-    lock = simlock(calibrated=True, **BUILD)
+    lock = simlock(calibrated=True)
     calibrated(lock)
     owner = pair_owner(lock, tmp_path)
     before = toggle_to(lock, "locked")

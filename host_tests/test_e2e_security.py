@@ -1,7 +1,6 @@
 """End to end on the simulated lock: lockctl (CLI and client API) over the simulated radio."""
 import json
 import random
-import re
 import struct
 import subprocess
 import sys
@@ -15,18 +14,14 @@ import mpy
 sys.path.insert(0, str(mpy.ROOT / "tools"))
 from lockctl import client, wire  # noqa: E402
 from lockctl.transports import SimTransport  # noqa: E402
+from simlock.world import board_constant  # noqa: E402
 
 LOCKCTL = mpy.ROOT / ".venv" / "bin" / "lockctl"
 CODE = "246810"
 
 
-def board_ms(name):
-    """A timer as the simulated board sets it (boards/sim/board.py)."""
-    return int(re.search(r"^%s\s*=\s*(\d+)" % name, (mpy.ROOT / "boards/sim/board.py").read_text(), re.M).group(1))
-
-
 def pairing_timeout_ms():
-    return board_ms("PAIRING_TIMEOUT_MS")
+    return board_constant("PAIRING_TIMEOUT_MS")
 
 
 class Phone:
@@ -123,7 +118,7 @@ def test_wrong_codes_lock_out_longer_and_a_power_cycle_does_not_reset_it(lock, o
     for i in range(5):
         assert "wrong security code" in mallory.pair(code="13579%d" % i, ok=False)
     assert "locked out" in mallory.pair(code=CODE, ok=False)     # even the right code waits now
-    first = board_ms("FIRST_LOCKOUT_MS")
+    first = board_constant("FIRST_LOCKOUT_MS")
     assert first - 5000 < owner.run("status")["lockout_ms"] <= first
     time.sleep(first / 1000 + 0.5)
     # The 6th guess through an admin command: the same counter, and no pairing window needed.

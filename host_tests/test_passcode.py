@@ -1,6 +1,5 @@
 """The security code and its lockout (firmware/lock/passcode.py) under MicroPython."""
 import hashlib
-import json
 
 
 def run(micropython, tmp_path, body):

@@ -45,10 +45,8 @@ def run(args):
 
 
 def _ring_size():
-    import re
-    from .world import ROOT
-    m = re.search(r"^RING_PIXELS\s*=\s*(\d+)", (ROOT / "boards/sim/board.py").read_text(), re.M)
-    return int(m.group(1)) if m else 16
+    from .world import board_constant
+    return board_constant("RING_PIXELS")
 
 
 def bench(args):

@@ -1,4 +1,5 @@
 """The simulated door: the physical things that outlive a power cut of the lock's processor."""
+import ast
 import json
 import pathlib
 import threading
@@ -7,6 +8,14 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 WORLD_FILE = ROOT / "boards" / "sim" / "world.json"
 HAND_GRIP_S = 0.05  # a hand that turned the key within this long still holds it
+
+
+def board_constant(name, path=ROOT / "boards" / "sim" / "board.py"):
+    """A constant of the simulated board (boards/sim/board.py), read without running MicroPython code."""
+    for node in ast.parse(pathlib.Path(path).read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise KeyError(name)
 
 
 def load_physics(path=WORLD_FILE):

@@ -116,9 +116,11 @@ class App:
         }
 
     def set_settings(self, changes):
-        self.settings.update(changes)
-        _save_json(SETTINGS_FILE, self.settings)
-        self.bolt.settings = self.settings
+        new = dict(self.settings)
+        new.update(changes)
+        _save_json(SETTINGS_FILE, new)  # first: a full flash raises and the lock keeps the old settings
+        self.settings = new
+        self.bolt.settings = new
 
     # --- tasks --------------------------------------------------------------------------------------
     async def _drive(self):

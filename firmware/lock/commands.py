@@ -164,5 +164,5 @@ def dispatch(ctx, dev, request, now_ms):
         return bytes((status,)) + body
     except wire.WireError as e:
         return bytes((e.code,))
-    except store.CorruptError:
+    except (store.CorruptError, OSError):  # a damaged record, or the flash is full: nothing was changed
         return bytes((wire.E_STORAGE,))

@@ -293,8 +293,7 @@ def test_long_press_and_manual_turns(simlock, tmp_path):
     left = lock.state()["position"]
     time.sleep(1)
     s = lock.state()
-    # (The simulated world adds the motor's steps to the hand's, so this also relies on the lock noticing the
-    # hand before the motor outruns it; on a real cylinder a hand stronger than the motor makes it lose steps.)
+    # (In the simulated world, as on a real cylinder, a hand on the key makes the motor lose its steps.)
     assert s["position"] == left and left > at["position"], \
         "the motor went on against the hand (%d, turned +150 -> %d, then %d)" % (at["position"], left, s["position"])
     assert s["lock"] == "unlocked" and s["error"] is None, s

@@ -41,7 +41,7 @@ _AS5600 = 0x36
 _AS5600_RAW_ANGLE = 0x0C
 
 
-class _Stepper:
+class Stepper:
     def __init__(self):
         self._step = machine.Pin(_PIN_STEP, machine.Pin.OUT, value=0)
         self._dir = machine.Pin(_PIN_DIR, machine.Pin.OUT, value=0)
@@ -60,7 +60,7 @@ class _Stepper:
         self._en.value(0 if on else 1)
 
 
-class _Sensor:
+class Sensor:
     """AS5600 absolute angle, unwrapped across turns (one revolution = STEPS_PER_REV). The unwrapped
     position is saved to NVS every quarter turn, so a reboot resolves the turn it is in."""
 
@@ -98,7 +98,7 @@ class _Sensor:
         return pos * STEPS_PER_REV // 4096
 
 
-class _Ring:
+class Ring:
     def __init__(self):
         self._np = neopixel.NeoPixel(machine.Pin(_PIN_RING), RING_PIXELS)
 
@@ -108,7 +108,7 @@ class _Ring:
         self._np.write()
 
 
-class _Button:
+class Button:
     def __init__(self):
         self._pin = machine.Pin(_PIN_BUTTON, machine.Pin.IN, machine.Pin.PULL_UP)
 
@@ -116,32 +116,12 @@ class _Button:
         return self._pin.value() == 0
 
 
-class _BatteryADC:
+class BatteryADC:
     def __init__(self):
         self._adc = machine.ADC(machine.Pin(_PIN_BATTERY), atten=machine.ADC.ATTN_11DB)
 
     def read_uv(self):
         return self._adc.read_uv() * _DIVIDER
-
-
-def stepper():
-    return _Stepper()
-
-
-def sensor():
-    return _Sensor()
-
-
-def ring():
-    return _Ring()
-
-
-def button():
-    return _Button()
-
-
-def battery_adc():
-    return _BatteryADC()
 
 
 async def start():

@@ -121,7 +121,7 @@ def report(status):
         _bus.send({"status": status})
 
 
-class _Stepper:
+class Stepper:
     def step(self, n):
         if n:
             _bus.send({"step": n})
@@ -130,46 +130,26 @@ class _Stepper:
         _bus.send({"enable": bool(on)})
 
 
-class _Sensor:
+class Sensor:
     def read(self):
         return _bus.read_sensor()
 
 
-class _Ring:
+class Ring:
     def write(self, pixels):
         _bus.send({"ring": [list(p) for p in pixels]})
 
 
-class _Button:
+class Button:
     def pressed(self):
         _bus.pump()
         return bool(_bus.button)
 
 
-class _BatteryADC:
+class BatteryADC:
     def read_uv(self):
         _bus.pump()
         return _bus.uv
-
-
-def stepper():
-    return _Stepper()
-
-
-def sensor():
-    return _Sensor()
-
-
-def ring():
-    return _Ring()
-
-
-def button():
-    return _Button()
-
-
-def battery_adc():
-    return _BatteryADC()
 
 
 def reset():

@@ -63,11 +63,11 @@ class App:
         os.chdir(board.FLASH_ROOT)
         if store.exists(WIPE_MARKER):
             _finish_wipe()  # the power was cut during a factory reset: finish it, never boot half-wiped
-        self.stepper = board.stepper()
-        self.sensor = board.sensor()
-        self.pixels = board.ring()
-        self.button_in = board.button()
-        self.adc = board.battery_adc()
+        self.stepper = board.Stepper()
+        self.sensor = board.Sensor()
+        self.pixels = board.Ring()
+        self.button_in = board.Button()
+        self.adc = board.BatteryADC()
         self.settings = dict(DEFAULT_SETTINGS)
         self.settings.update(_load_json(SETTINGS_FILE, {}))
         self.feedback = ("boot", 0)

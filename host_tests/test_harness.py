@@ -1,12 +1,17 @@
 """Issue 3: the firmware boots on the simulated board and is driven end to end from the host."""
 import json
+import os
+import pty
+import select
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
 from mpy import FIRMWARE, ROOT
-from sim import VENV_BIN
+from sim import VENV_BIN, free_port_pair
 
 BOARDS = ROOT / "boards"
 
@@ -170,3 +175,26 @@ def test_simlock_cli_state_and_record(simlock):
 def test_simlock_without_a_lock_says_so(tmp_path):
     r = subprocess.run([str(VENV_BIN / "simlock"), "state", "--port", "9"], capture_output=True, text=True)
     assert r.returncode == 1 and "no simulated lock" in r.stderr
+
+
+def test_live_view_starts_on_a_fresh_checkout(tmp_path):
+    """`make sim` on a fresh clone: nothing under .sim/ yet; the view draws the ring, state and battery."""
+    port = free_port_pair()
+    flash = tmp_path / "not-yet" / "flash"
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(str(VENV_BIN / "simlock"), ["simlock", "run", "--flash", str(flash), "--port", str(port), "--view"])
+    seen, deadline = "", time.monotonic() + 30
+    try:
+        while "state     calibrating" not in seen and "state     locked" not in seen and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    seen += os.read(fd, 65536).decode(errors="replace")
+                except OSError:
+                    break
+    finally:
+        os.kill(pid, signal.SIGINT)
+        os.waitpid(pid, 0)
+    assert "simulated lock" in seen and "battery" in seen and "simlock button press" in seen, seen[-2000:]
+    assert "state     calibrating" in seen or "state     locked" in seen, seen[-2000:]
+    assert (tmp_path / "not-yet" / "flash.log").exists()

@@ -1,6 +1,7 @@
 """simlock: run a simulated lock, and act on its hardware from the bench."""
 import argparse
 import json
+import pathlib
 import signal
 import sys
 import time
@@ -21,7 +22,9 @@ def run(args):
     from .world import load_physics
 
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: the firmware child must not outlive us
-    log = open(args.flash.rstrip("/") + ".log", "a") if args.view else None
+    flash = pathlib.Path(args.flash)
+    flash.parent.mkdir(parents=True, exist_ok=True)  # a fresh clone has no .sim/ yet
+    log = open(flash.parent / (flash.name + ".log"), "a") if args.view else None
     sup = Supervisor(args.flash, port=args.port, build=args.build, heap=args.heap or DEFAULT_HEAP, log=log)
     sup.start()
     if not args.view:

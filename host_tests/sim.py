@@ -73,10 +73,14 @@ class SimLock:
     def state(self):
         return self.bench("state")
 
-    def lockctl(self, identity, *args, timeout=60):
-        """Run `lockctl --json` as the device in `identity` against this lock: (0, reply) or (code, error line)."""
-        r = subprocess.run([str(VENV_BIN / "lockctl"), "--sim", "127.0.0.1:%d" % self.port, "--identity",
-                            str(identity), "--json", *args], capture_output=True, text=True, timeout=timeout)
+    def run_lockctl(self, identity, *args, timeout=60):
+        """`lockctl --json` as the device in `identity` against this lock; the finished process."""
+        return subprocess.run([str(VENV_BIN / "lockctl"), "--sim", "127.0.0.1:%d" % self.port, "--identity",
+                               str(identity), "--json", *args], capture_output=True, text=True, timeout=timeout)
+
+    def lockctl(self, identity, *args):
+        """(0, reply) or (exit code, error line)."""
+        r = self.run_lockctl(identity, *args)
         return r.returncode, (json.loads(r.stdout) if r.returncode == 0 else r.stderr.strip())
 
     def wait_for(self, predicate, timeout=15, what="condition"):

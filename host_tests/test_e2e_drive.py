@@ -6,14 +6,12 @@ Timelines come from `simlock record` (every ring and lock-state change, timestam
 the order of states matters, the state is polled.
 """
 import json
-import subprocess
 import threading
 import time
 
-from sim import VENV_BIN, lines
+from sim import lines
 from simlock.world import board_constant
 
-LOCKCTL = VENV_BIN / "lockctl"
 CODE = "246810"
 RING_FPS = board_constant("RING_FPS")
 RING_PIXELS = board_constant("RING_PIXELS")
@@ -31,8 +29,7 @@ def calibrated(lock, timeout=30):
 
 def lockctl(lock, identity, *args):
     """(exit code, JSON output or None, stderr)."""
-    r = subprocess.run([str(LOCKCTL), "--sim", "127.0.0.1:%d" % lock.port, "--identity", str(identity),
-                        "--json", *args], capture_output=True, text=True, timeout=60)
+    r = lock.run_lockctl(identity, *args)
     return r.returncode, (json.loads(r.stdout) if r.returncode == 0 and r.stdout.strip() else None), r.stderr
 
 

@@ -2,7 +2,6 @@
 import json
 import random
 import struct
-import subprocess
 import sys
 import threading
 import time
@@ -16,7 +15,6 @@ from lockctl import client, wire  # noqa: E402
 from lockctl.transports import SimTransport  # noqa: E402
 from simlock.world import board_constant  # noqa: E402
 
-LOCKCTL = mpy.ROOT / ".venv" / "bin" / "lockctl"
 CODE = "246810"
 
 
@@ -32,8 +30,7 @@ class Phone:
         self.identity = tmp_path / ("%s.json" % name)
 
     def run(self, *args, ok=True):
-        r = subprocess.run([str(LOCKCTL), "--sim", "127.0.0.1:%d" % self.lock.port, "--identity",
-                            str(self.identity), "--json", *args], capture_output=True, text=True, timeout=60)
+        r = self.lock.run_lockctl(self.identity, *args)
         if ok:
             assert r.returncode == 0, "lockctl %s: %s" % (" ".join(args), r.stderr)
             return json.loads(r.stdout) if r.stdout.strip() else None

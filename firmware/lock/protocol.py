@@ -10,7 +10,7 @@ from micropython import const
 
 from lock import wire, store, commands
 from lock.devices import Registry
-from lock.passcode import Passcode
+from lock.passcode import Passcode, FIRST_LOCKOUT_MS
 from lock.session import Session
 
 PAIR = const(0)
@@ -28,9 +28,8 @@ class LockProtocol:
         self.pairmode = pairmode
         self.rng = rng
         self.devices = registry or Registry(root, rng=rng)
-        first = getattr(app, "first_lockout_ms", None)
-        self.passcode = code or (Passcode(root, now_ms, rng=rng, first_lockout_ms=first) if first
-                                 else Passcode(root, now_ms, rng=rng))
+        self.passcode = code or Passcode(root, now_ms, rng=rng,
+                                         first_lockout_ms=getattr(app, "first_lockout_ms", FIRST_LOCKOUT_MS))
         self.pairings = {}      # who -> LockPairing in progress
         self.sessions = {}      # who -> Session
         self.closing = []       # connections the transport should drop

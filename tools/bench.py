@@ -7,6 +7,7 @@
 """
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import tempfile
@@ -25,20 +26,19 @@ def run_script(name):
         print(flush=True)
 
 
+# Prints one "qstr pool:" line (from micropython.qstr_info) and one "heap N" line per import; the host pairs
+# them up. qstr pools grow by doubling, so a module that triggers a new pool is charged for it: read the
+# qstr count column for names, the heap column for the bill.
 MODULE_COST = """
-import gc, sys
+import gc, sys, micropython
 gc.collect()
-base = last = gc.mem_alloc()
-rows = []
+micropython.qstr_info()
+print("heap", gc.mem_alloc())
 for name in sys.argv[1:]:
     __import__(name)
     gc.collect()
-    now = gc.mem_alloc()
-    rows.append((name, now - last))
-    last = now
-for name, cost in rows:
-    print("  %-18s %7d" % (name, cost))
-print("  %-18s %7d" % ("total", last - base))
+    micropython.qstr_info()
+    print("heap", gc.mem_alloc())
 """
 
 # Import order matters (a module's cost includes what it imports first); this follows the boot order.
@@ -59,8 +59,17 @@ def module_costs():
         script = pathlib.Path(tmp) / "_cost.py"
         script.write_text(MODULE_COST)
         env = dict(os.environ, MICROPYPATH=tmp + ":.frozen")
-        subprocess.run([str(ROOT / ".venv/bin/micropython"), "-X", "heapsize=4m", str(script)] + MODULES,
-                       env=env, check=False)
+        out = subprocess.run([str(ROOT / ".venv/bin/micropython"), "-X", "heapsize=4m", str(script)] + MODULES,
+                             env=env, capture_output=True, text=True).stdout
+    heaps = [int(line.split()[1]) for line in out.splitlines() if line.startswith("heap ")]
+    qstrs = [int(re.search(r"n_qstr=(\d+)", line).group(1)) for line in out.splitlines() if line.startswith("qstr")]
+    if len(heaps) != len(MODULES) + 1:
+        print(out)
+        return
+    print("  %-18s %7s %6s" % ("module", "heap", "qstrs"))
+    for i, name in enumerate(MODULES):
+        print("  %-18s %7d %6d" % (name, heaps[i + 1] - heaps[i], qstrs[i + 1] - qstrs[i]))
+    print("  %-18s %7d %6d" % ("total", heaps[-1] - heaps[0], qstrs[-1] - qstrs[0]))
     print(flush=True)
 
 
@@ -99,7 +108,12 @@ def smallest_heap():
 
 
 if __name__ == "__main__":
-    run_script("bench_crypto.py")
-    run_script("bench_security.py")
-    module_costs()
-    smallest_heap()
+    # `bench.py ram`: only the per-module table; `bench.py heap`: only the smallest-heap search
+    what = sys.argv[1:] or ["all"]
+    if what == ["all"]:
+        run_script("bench_crypto.py")
+        run_script("bench_security.py")
+    if what[0] in ("all", "ram"):
+        module_costs()
+    if what[0] in ("all", "heap"):
+        smallest_heap()

@@ -5,7 +5,8 @@ KINDS = ("alkaline", "nimh", "lithium")
 
 PRE = r"""
 import json
-from lock.battery import Battery, percent_of, CURVES, LOW_PCT, CRITICAL_PCT, HYSTERESIS_PCT
+from lock.battery import Battery, percent_of, CURVES
+LOW_PCT, CRITICAL_PCT, HYSTERESIS_PCT = 20, 5, 5  # docs/DRIVE.md: low < 20 % until 25 %, critical < 5 % until 10 %
 def cell_mv_for(kind, pct):
     # the highest cell voltage that reads pct or less, found by the curve itself
     for mv in range(2000, 700, -1):
@@ -49,11 +50,11 @@ def test_percent_by_chemistry(micropython, kind, cells, volts, low, high):
     r = run(micropython, r"""
 b = Battery(%r, %d)
 b.sample(%d, 5)
-print(json.dumps([b.percent, b.volts, b.sampled_ms]))
+print(json.dumps([b.percent, b.volts]))
 """ % (kind, cells, int(volts * 1e6)))
-    pct, v, t = r
+    pct, v = r
     assert low <= pct <= high
-    assert abs(v - volts) < 1e-3 and t == 5
+    assert abs(v - volts) < 1e-3
 
 
 def test_one_wild_sample_changes_nothing(micropython):

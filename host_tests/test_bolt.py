@@ -7,7 +7,7 @@ import pytest
 
 RIG = r"""
 import json
-from lock.bolt import Bolt, STATES, ACTIONS, TABLE
+from lock.bolt import Bolt, ACTIONS, TABLE
 P = {"MAX_SPEED": 800, "ACCEL": 4000, "JAM_MARGIN_MS": 300, "STEPS_PER_REV": 400, "FULL_LOCK": True,
      "UNLATCH_HOLD_MS": 500}
 P1 = dict(P)
@@ -189,7 +189,7 @@ def into(state):
 def test_every_action_in_every_state(micropython):
     r = run(micropython, INTO + r"""
 res = {}
-for s in STATES:
+for s in TABLE:
     res[s] = {}
     for a in ACTIONS:
         rig = into(s)

@@ -117,7 +117,9 @@ out["Yb"] = x(cpace.share(gen, h(e["yb"])))
 out["K"] = [x(x25519(h(e["ya"]), h(e["Yb"]))), x(x25519(h(e["yb"]), h(e["Ya"])))]
 t = cpace.transcript_ir(h(e["Ya"]), h(e["ADa"]), h(e["Yb"]), h(e["ADb"]))
 out["transcript"] = x(t)
-out["isk_input"] = x(cpace.isk_input(h(g["sid"]), h(e["K"]), t))
+# the ISK input, through isk: SHA-256 of the draft's isk_input, from either side
+out["isk"] = [x(cpace.isk(h(e["ya"]), h(e["Ya"]), h(e["Yb"]), h(e["ADa"]), h(e["ADb"]), h(g["sid"]), True)),
+              x(cpace.isk(h(e["yb"]), h(e["Yb"]), h(e["Ya"]), h(e["ADb"]), h(e["ADa"]), h(g["sid"]), False))]
 lo = v["low_order"]
 out["q"] = [x(x25519(h(lo["s"]), h(c["u"]))) for c in lo["cases"]]
 out["isk_none"] = [cpace.isk(h(lo["s"]), h(e["Ya"]), h(c["u"]), b"", b"", b"", True) is None for c in lo["cases"]]
@@ -137,7 +139,8 @@ print(json.dumps(out))
     assert (got["Ya"], got["Yb"]) == (e["Ya"], e["Yb"])
     assert got["K"] == [e["K"], e["K"]]
     assert got["transcript"] == e["transcript_ir"]
-    assert got["isk_input"] == e["isk_input"]
+    import hashlib
+    assert got["isk"] == [hashlib.sha256(h(e["isk_input"])).hexdigest()] * 2  # our ISK input is the draft's
     lo = v["low_order"]["cases"]
     assert got["q"] == [c["q"] for c in lo]
     assert got["isk_none"] == [c["abort"] for c in lo]

@@ -7,8 +7,8 @@ from lock.motion import Trapezoid
 def sample(start, target, vmax, accel, t0):
     p = Trapezoid(start, target, vmax, accel, t0)
     pos = [p.at(t) for t in range(t0 - 5, p.end_ms + 6)]
-    print(json.dumps({"end": p.end_ms, "pos": pos, "done_before": p.done(p.end_ms - 1),
-                      "done_at": p.done(p.end_ms)}))
+    print(json.dumps({"end": p.end_ms, "pos": pos, "done_before": p.at(p.end_ms - 1) == p.target,
+                      "done_at": p.at(p.end_ms) == p.target}))
 sample(%d, %d, %d, %d, %d)
 """
 

@@ -62,8 +62,8 @@ seen = set()
 for n in range(len(new) + 1):
     open(p + ".tmp", "wb").write(new[:n])
     seen.add(store.load(p)[1].decode())
-store.remove(p + ".tmp")
-import json
+import os, json
+os.remove(p + ".tmp")
 print(json.dumps(sorted(seen)))
 """ % str(tmp_path))
     assert out == ["old set of devices"]

@@ -7,6 +7,7 @@ import time
 import errno
 import select
 import socket
+from micropython import const
 
 NAME = "sim"
 
@@ -34,21 +35,19 @@ PAIRING_TIMEOUT_MS = 10000
 FIRST_LOCKOUT_MS = 5000
 
 _bus = None
-_BUS_TIMEOUT_MS = 10000
+_BUS_TIMEOUT_MS = const(10000)
 
 
-class _Bus:
-    """The wire to the world. Reads drain it synchronously, so a driver always sees the world as it is
-    now, as a real I2C or GPIO read would (a cached value lags whenever this process is descheduled)."""
+class _World:
+    """The wire to the world, and every driver at once: each driver is a few bytes on it, and the board
+    has RAM for one object, not six. Reads drain the wire synchronously, so a driver always sees the
+    world as it is now, as a real I2C or GPIO read would (a cached value lags whenever this process is
+    descheduled)."""
 
     def __init__(self, sock):
         self.sock = sock
         self.buf = b""
-        self.sensor = 0
-        self.button = 0
-        self.uv = 0
-        self.reads = 0
-        self.answered = 0
+        self.sensor = self.button = self.uv = self.reads = self.answered = 0
         self.poller = select.poll()
         self.poller.register(sock, select.POLLIN)
 
@@ -78,17 +77,22 @@ class _Bus:
             self.buf += chunk
             while b"\n" in self.buf:
                 line, self.buf = self.buf.split(b"\n", 1)
-                hello = self.apply(json.loads(line)) or hello
+                msg = json.loads(line)
+                for key in ("sensor", "button", "uv"):
+                    if key in msg:
+                        setattr(self, key, msg[key])
+                self.answered = msg.get("read", self.answered)
+                hello = hello or msg.get("hello")
 
-    def apply(self, msg):
-        for key in ("sensor", "button", "uv"):
-            if key in msg:
-                setattr(self, key, msg[key])
-        if "read" in msg:
-            self.answered = msg["read"]
-        return msg.get("hello")
+    # --- the drivers' methods: Stepper, Sensor, Ring, Button, BatteryADC ----------------------------
+    def step(self, n):
+        if n:
+            self.send({"step": n})
 
-    def read_sensor(self):
+    def enable(self, on):
+        self.send({"enable": bool(on)})
+
+    def read(self):
         # A round trip, as an I2C read is: the answer reflects every step already sent, however late the
         # world (another process) gets to them.
         self.reads += 1
@@ -98,6 +102,24 @@ class _Bus:
                 raise SystemExit(3)  # the world stopped answering
             self.pump()
         return self.sensor
+
+    def write(self, pixels):
+        self.send({"ring": [list(p) for p in pixels]})
+
+    def pressed(self):
+        self.pump()
+        return bool(self.button)
+
+    def read_uv(self):
+        self.pump()
+        return self.uv
+
+
+def _world():
+    return _bus
+
+
+Stepper = Sensor = Ring = Button = BatteryADC = _world
 
 
 async def start():
@@ -110,7 +132,7 @@ async def start():
     sock.setsockopt(6, 1, 1)
     sock.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
     sock.setblocking(False)
-    _bus = _Bus(sock)
+    _bus = _World(sock)
     # The world sends sensor, button and battery first: drivers must not read before that.
     while not _bus.pump():
         time.sleep_ms(5)
@@ -119,37 +141,6 @@ async def start():
 def report(status):
     if _bus:
         _bus.send({"status": status})
-
-
-class Stepper:
-    def step(self, n):
-        if n:
-            _bus.send({"step": n})
-
-    def enable(self, on):
-        _bus.send({"enable": bool(on)})
-
-
-class Sensor:
-    def read(self):
-        return _bus.read_sensor()
-
-
-class Ring:
-    def write(self, pixels):
-        _bus.send({"ring": [list(p) for p in pixels]})
-
-
-class Button:
-    def pressed(self):
-        _bus.pump()
-        return bool(_bus.button)
-
-
-class BatteryADC:
-    def read_uv(self):
-        _bus.pump()
-        return _bus.uv
 
 
 def reset():

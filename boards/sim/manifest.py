@@ -2,6 +2,6 @@
 # what makes up a sim build is the same shape as a real board's.
 module("board.py")
 module("bluetooth.py")
-package("aioble")
+module("aioble.py")
 package("lock", base_path="../../firmware")
 module("main.py", base_path="../../firmware")

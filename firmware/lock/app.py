@@ -11,17 +11,18 @@ from .battery import Battery
 from .button import Button
 from .pairmode import PairMode
 
+from micropython import const
+
 VERSION = "0.1.0"
 
-DRIVE_TICK_MS = 10
-BUTTON_TICK_MS = 10
-BATTERY_TICK_MS = 1000
-STATUS_TICK_MS = 50
+_TICK_MS = const(10)           # the drive and the button
+_STATUS_MS = const(50)
+_BATTERY_MS = const(1000)
 
-CALIBRATION_FILE = "calibration"
-SETTINGS_FILE = "settings"
-WIPE_MARKER = "wiping"  # present from the start of a factory reset until its last file is gone
-SCHEMA = 1
+_CALIBRATION_FILE = "calibration"
+_SETTINGS_FILE = "settings"
+_WIPE_MARKER = "wiping"  # present from the start of a factory reset until its last file is gone
+_SCHEMA = const(1)
 
 DEFAULT_SETTINGS = {
     "auto_relock_s": 0,
@@ -31,7 +32,7 @@ DEFAULT_SETTINGS = {
 }
 
 # Ring feedback shown when the bolt enters these states.
-FEEDBACK_ON_STATE = {"locking": "lock", "unlocking": "unlock", "unlatching": "unlatch", "jammed": "jam"}
+_FEEDBACK_ON_STATE = {"locking": "lock", "unlocking": "unlock", "unlatching": "unlatch", "jammed": "jam"}
 
 
 def _load_json(path, default):
@@ -48,12 +49,7 @@ def _load_json(path, default):
 
 
 def _save_json(path, value):
-    store.save(path, SCHEMA, json.dumps(value).encode())
-
-
-def board_params(board):
-    return {k: getattr(board, k) for k in
-            ("MAX_SPEED", "ACCEL", "JAM_MARGIN_MS", "STEPS_PER_REV", "FULL_LOCK", "UNLATCH_HOLD_MS")}
+    store.save(path, _SCHEMA, json.dumps(value).encode())
 
 
 class App:
@@ -61,7 +57,7 @@ class App:
         self.board = board
         store.makedirs(board.FLASH_ROOT)
         os.chdir(board.FLASH_ROOT)
-        if store.exists(WIPE_MARKER):
+        if store.exists(_WIPE_MARKER):
             _finish_wipe()  # the power was cut during a factory reset: finish it, never boot half-wiped
         self.stepper = board.Stepper()
         self.sensor = board.Sensor()
@@ -69,7 +65,7 @@ class App:
         self.button_in = board.Button()
         self.adc = board.BatteryADC()
         self.settings = dict(DEFAULT_SETTINGS)
-        self.settings.update(_load_json(SETTINGS_FILE, {}))
+        self.settings.update(_load_json(_SETTINGS_FILE, {}))
         self.feedback = ("boot", 0)
         self.reset_pending = False
         self._reported = None
@@ -79,8 +75,10 @@ class App:
         now = clock.now_ms()
         self.battery = Battery(board.BATTERY_KIND, board.BATTERY_CELLS)
         self.battery.sample(self.adc.read_uv(), now)
-        calibration = _load_json(CALIBRATION_FILE, None)
-        self.bolt = Bolt(board_params(board), calibration, self.sensor.read(), now, self.settings)
+        calibration = _load_json(_CALIBRATION_FILE, None)
+        params = {k: getattr(board, k) for k in
+                  ("MAX_SPEED", "ACCEL", "JAM_MARGIN_MS", "STEPS_PER_REV", "FULL_LOCK", "UNLATCH_HOLD_MS")}
+        self.bolt = Bolt(params, calibration, self.sensor.read(), now, self.settings)
         self.button = Button(now, self.button_in.pressed())
         if self.bolt.state == "uncalibrated":
             # A fresh install (or a stored calibration that no longer fits) learns its door at once.
@@ -94,14 +92,8 @@ class App:
         """Ask the bolt for an action; None if accepted, else the refusal code."""
         return self.bolt.request(action, clock.now_ms(), self.sensor.read(), self.battery.critical)
 
-    def pairing(self):
-        return self.pairmode.active
-
     def wrong_code(self, now):
         self.feedback = ("wrong_code", now)
-
-    def lockout(self, now):
-        return bool(self.security and self.security.lockout_ms(now))
 
     def status(self):
         b = self.bolt
@@ -111,62 +103,16 @@ class App:
             "battery": self.battery.percent,
             "low": self.battery.low,
             "critical": self.battery.critical,
-            "pairing": self.pairing(),
+            "pairing": self.pairmode.active,
             "version": VERSION,
         }
 
     def set_settings(self, changes):
         new = dict(self.settings)
         new.update(changes)
-        _save_json(SETTINGS_FILE, new)  # first: a full flash raises and the lock keeps the old settings
+        _save_json(_SETTINGS_FILE, new)  # first: a full flash raises and the lock keeps the old settings
         self.settings = new
         self.bolt.settings = new
-
-    # --- tasks --------------------------------------------------------------------------------------
-    async def _drive(self):
-        bolt = self.bolt
-        last = bolt.state
-        powered = None
-        while True:
-            now = clock.now_ms()
-            n = bolt.tick(now, self.sensor.read())
-            if bolt.moving != powered:
-                # An idle motor is unpowered: it saves the cells and lets a hand turn the key.
-                powered = bolt.moving
-                self.stepper.enable(powered)
-            if n:
-                self.stepper.step(n)
-            if bolt.state != last:
-                last = bolt.state
-                kind = FEEDBACK_ON_STATE.get(last)
-                if kind:
-                    self.feedback = (kind, now)
-                self._report()  # at once: the state and the ring's feedback change together
-            if bolt.calibration_dirty:
-                _save_json(CALIBRATION_FILE, bolt.calibration)
-                bolt.calibration_dirty = False
-            await asyncio.sleep_ms(DRIVE_TICK_MS)
-
-    async def _ring(self):
-        b = self.board
-        period = 1000 // b.RING_FPS
-        last = None
-        while True:
-            now = clock.now_ms()
-            view = {
-                "state": self.bolt.state,
-                "pairing": self.pairing(),
-                "battery_low": self.battery.low,
-                "lockout": self.lockout(now),
-                "reset_pending": self.reset_pending,
-                "feedback": self.feedback,
-                "jammed": self.bolt.state == "jammed",
-            }
-            frame = ring_pattern.frame(view, now, b.RING_PIXELS, b.RING_UPPER, self.settings["brightness"])
-            if frame != last:
-                self.pixels.write(frame)
-                last = frame
-            await asyncio.sleep_ms(period)
 
     def _on_button(self, event, now):
         if event == "long":
@@ -186,49 +132,79 @@ class App:
         elif event == "double":
             self.request("lockngo")
 
-    async def _buttons(self):
-        button = self.button
+    # --- the hardware loop ------------------------------------------------------------------------
+    async def _control(self):
+        """Drive, button, ring, battery and status, each at its own period in one task: a task's frame
+        and stack cost RAM, and they all run on the same tick anyway."""
+        bolt, button, board = self.bolt, self.button, self.board
+        frame_ms = 1000 // board.RING_FPS
+        last = bolt.state
+        powered = shown = None
+        next_frame = next_status = next_battery = 0
         while True:
             now = clock.now_ms()
+            n = bolt.tick(now, self.sensor.read())
+            if bolt.moving != powered:
+                # An idle motor is unpowered: it saves the cells and lets a hand turn the key.
+                powered = bolt.moving
+                self.stepper.enable(powered)
+            if n:
+                self.stepper.step(n)
+            if bolt.state != last:
+                last = bolt.state
+                kind = _FEEDBACK_ON_STATE.get(last)
+                if kind:
+                    self.feedback = (kind, now)
+                next_status = now  # at once: the state and the ring's feedback change together
+            if bolt.calibration_dirty:
+                _save_json(_CALIBRATION_FILE, bolt.calibration)
+                bolt.calibration_dirty = False
             for event in button.feed(now, self.button_in.pressed()) + button.poll(now):
                 self._on_button(event, now)
-            await asyncio.sleep_ms(BUTTON_TICK_MS)
-
-    async def _battery(self):
-        while True:
-            if not self.bolt.moving:  # the cells sag under the motor's load: read them at rest
-                self.battery.sample(self.adc.read_uv(), clock.now_ms())
-            await asyncio.sleep_ms(BATTERY_TICK_MS)
-
-    def _report(self):
-        s = self.status()
-        if s != self._reported:
-            self._reported = s
-            self.board.report(s)
-
-    async def _status(self):
-        while True:
-            self._report()  # battery and pairing mode change outside the drive loop
-            await asyncio.sleep_ms(STATUS_TICK_MS)
+            if now >= next_battery and not bolt.moving:  # the cells sag under the motor's load
+                self.battery.sample(self.adc.read_uv(), now)
+                next_battery = now + _BATTERY_MS
+            if now >= next_status:  # battery and pairing mode change outside the drive too
+                s = self.status()
+                if s != self._reported:
+                    self._reported = s
+                    board.report(s)
+                next_status = now + _STATUS_MS
+            if now >= next_frame:
+                view = {
+                    "state": bolt.state,
+                    "pairing": self.pairmode.active,
+                    "battery_low": self.battery.low,
+                    "lockout": bool(self.security and self.security.lockout_ms(now)),
+                    "reset_pending": self.reset_pending,
+                    "feedback": self.feedback,
+                    "jammed": bolt.state == "jammed",
+                }
+                frame = ring_pattern.frame(view, now, board.RING_PIXELS, board.RING_UPPER,
+                                           self.settings["brightness"])
+                if frame != shown:
+                    self.pixels.write(frame)
+                    shown = frame
+                next_frame = max(next_frame + frame_ms, now)  # 30 frames a second on average
+            await asyncio.sleep_ms(_TICK_MS)
 
     def factory_reset(self):
-        store.save(WIPE_MARKER, SCHEMA, b"")
+        store.save(_WIPE_MARKER, _SCHEMA, b"")
         _finish_wipe()
         self.board.reset()
 
     async def run(self):
-        for task in (self._drive, self._ring, self._buttons, self._battery, self._status):
-            asyncio.create_task(task())
-        asyncio.create_task(ble.serve(self))
+        asyncio.create_task(self._control())
+        asyncio.create_task(ble.Service(self).run())
         while True:
             await asyncio.sleep_ms(60000)
 
 
 def _finish_wipe():
     for name in os.listdir():
-        if name != WIPE_MARKER:
+        if name != _WIPE_MARKER:
             _wipe(name)
-    os.remove(WIPE_MARKER)
+    os.remove(_WIPE_MARKER)
 
 
 def _wipe(path):

@@ -15,21 +15,13 @@ from micropython import const
 from lock import wire
 from lock.protocol import LockProtocol, PAIR, COMMAND
 
-SERVICE_UUID = bluetooth.UUID("6c6f636b-0001-4e2a-9b1e-736d6172746c")
-PAIR_UUID = bluetooth.UUID("6c6f636b-0002-4e2a-9b1e-736d6172746c")
-COMMAND_UUID = bluetooth.UUID("6c6f636b-0003-4e2a-9b1e-736d6172746c")
-STATUS_UUID = bluetooth.UUID("6c6f636b-0004-4e2a-9b1e-736d6172746c")
-MANUFACTURER_ID = const(0xFFFF)  # "no company": for tests and prototypes
+_UUID = "6c6f636b-000%d-4e2a-9b1e-736d6172746c"  # 1 service, 2 pairing, 3 command, 4 status
+_MANUFACTURER_ID = const(0xFFFF)  # "no company": for tests and prototypes
 _BUFFER = const(244)             # a written value up to ATT MTU 247 - 3
 _MTU = const(247)
 _ADV_INTERVAL_US = const(250000)
 _ADV_REFRESH_MS = const(1000)    # re-advertise this often so the advert follows pairing mode
 _TICK_MS = const(200)
-
-
-def public_bytes(proto):
-    flags = (1 if proto.pairmode.active else 0) | (0 if proto.passcode.is_set else 2)
-    return bytes((wire.VERSION, flags))
 
 
 class Service:
@@ -38,14 +30,13 @@ class Service:
         self.proto = LockProtocol(getattr(app, "flash_root", "."), app, app.pairmode, app.now_ms())
         app.security = self.proto  # the app reads the lockout from here (ring)
         self.proto.passcode.on_wrong = getattr(app, "wrong_code", None)
-        service = aioble.Service(SERVICE_UUID)
-        self.chars = (
-            aioble.BufferedCharacteristic(service, PAIR_UUID, write=True, notify=True, capture=True,
-                                          max_len=_BUFFER),
-            aioble.BufferedCharacteristic(service, COMMAND_UUID, write=True, notify=True, capture=True,
-                                          max_len=_BUFFER),
-        )
-        self.status = aioble.Characteristic(service, STATUS_UUID, read=True, notify=True)
+        self.uuid = bluetooth.UUID(_UUID % 1)
+        service = aioble.Service(self.uuid)
+        self.chars = tuple(
+            aioble.BufferedCharacteristic(service, bluetooth.UUID(_UUID % n), write=True, notify=True,
+                                          capture=True, max_len=_BUFFER)
+            for n in (2, 3))  # indexed by channel: PAIR, COMMAND
+        self.status = aioble.Characteristic(service, bluetooth.UUID(_UUID % 4), read=True, notify=True)
         aioble.register_services(service)
         self.conns = {}  # connection -> (pairing reassembler, command reassembler)
         self.public = b""
@@ -62,8 +53,8 @@ class Service:
             self._publish()
             try:
                 conn = await aioble.advertise(_ADV_INTERVAL_US, name=getattr(self.app, "name", "smartlock"),
-                                              services=[SERVICE_UUID],
-                                              manufacturer=(MANUFACTURER_ID, self.public),
+                                              services=[self.uuid],
+                                              manufacturer=(_MANUFACTURER_ID, self.public),
                                               timeout_ms=_ADV_REFRESH_MS)
             except asyncio.TimeoutError:
                 continue
@@ -71,7 +62,8 @@ class Service:
             asyncio.create_task(self._watch(conn))
 
     def _publish(self):
-        pub = public_bytes(self.proto)
+        proto = self.proto
+        pub = bytes((wire.VERSION, (1 if proto.pairmode.active else 0) | (0 if proto.passcode.is_set else 2)))
         if pub != self.public:
             self.public = pub
             self.status.write(pub, send_update=True)
@@ -114,12 +106,12 @@ class Service:
         size = (conn.mtu or 23) - 3
         for frag in wire.fragments(msg, min(size, _BUFFER)):
             for _ in range(20):
+                if not conn.is_connected():
+                    return  # real aioble raises TypeError, not OSError, on a dropped connection
                 try:
                     char.notify(conn, frag)
                     break
                 except OSError:
-                    if not conn.is_connected():
-                        return
                     await asyncio.sleep_ms(10)  # the controller's queue is full: let it drain
             await asyncio.sleep_ms(0)
 
@@ -128,7 +120,3 @@ class Service:
             await conn.disconnect()
         except Exception:
             pass
-
-
-async def serve(app):
-    await Service(app).run()

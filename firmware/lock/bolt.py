@@ -11,7 +11,7 @@
 #       actions: ACTIONS; codes: "unknown_action", "uncalibrated", "busy", "already_locked",
 #       "already_unlocked", "not_supported" (fulllock without FULL_LOCK), "battery_critical" (unlatch only)
 #   b.tick(now_ms, sensed) -> int   signed motor steps to issue now; call every ~10 ms
-#   b.state        one of STATES
+#   b.state        one of the states, TABLE's keys
 #   b.error        None | "jam" | "calibration_failed" | "calibration_invalid" (cleared by an accepted request)
 #   b.last_cause   why the state was last entered: "boot", "request", "auto_relock", "manual", "stall",
 #                  "timeout", "calibration"; b.by_hand is last_cause == "manual"
@@ -19,49 +19,54 @@
 #   b.calibration  {"locked", "unlocked", "unlatch"[, "fulllock"]: positions} | None
 #   b.calibration_dirty   True after a calibration succeeded; the shell saves it and clears the flag
 #   b.moving       True while tick() may return steps (the shell may power the stepper off otherwise)
-# Positions are steps on the sensor's absolute axis, larger = towards unlatch (docs/DESIGN.md).
-# See docs/DRIVE.md for the transitions table and the calibration procedure.
+# Attributes are for reading only. Positions are steps on the sensor's absolute axis, larger = towards
+# unlatch (docs/DESIGN.md). See docs/DRIVE.md for the transitions table and the calibration procedure.
+from micropython import const
+
 from .motion import Trapezoid
 
-STATES = ("uncalibrated", "calibrating", "locked", "unlocking", "unlocked", "locking", "unlatching",
-          "unlatched", "jammed")
-ACTIONS = ("lock", "unlock", "unlatch", "lockngo", "fulllock", "calibrate")
+# Tables below are lists, dicts and short strings built by code, not constant tuples: a constant tuple's
+# strings would each be a heap object of their own, while short strings in code are shared qstrs.
+ACTIONS = ["lock", "unlock", "unlatch", "lockngo", "fulllock", "calibrate"]
 
-_SETTLE_MS = 100  # after the profile, a sensor quiet this long means steps were lost, not late
-_REPLANS = 2  # lost-step recoveries per leg before it counts as a jam
+_SETTLE_MS = const(100)  # after the profile, a sensor quiet this long means steps were lost, not late
+_REPLANS = const(2)  # lost-step recoveries per leg before it counts as a jam
 # A tick this late means the controller itself stalled (GC, a flash write, the scheduler): the motor got no
 # steps meanwhile, so the gap is neither progress nor a stall and the motion resumes where it stood.
-_LATE_MS = 100
+_LATE_MS = const(100)
 
-_OK = None
-_BUSY = ("busy",) * 6
-_UNCAL = "uncalibrated"
-# Row per state, one cell per ACTIONS entry: None = accepted, else the refusal. An "already_*" refusal
-# stands only while the bolt rests exactly there; a hand-turned half position or a pending lock'n'go moves.
+# Row per state, one character per ACTIONS entry: "-" accepted; refused as "*" "busy", "?" "uncalibrated",
+# "@" already there ("already_locked" in locked, "already_unlocked" in unlocked). Characters that are
+# built-in qstrs and short rows cost little heap. An "already" refusal stands only while the bolt rests
+# exactly there; a hand-turned half position or a pending lock'n'go moves.
 TABLE = {
-    "uncalibrated": (_UNCAL, _UNCAL, _UNCAL, _UNCAL, _UNCAL, _OK),
-    "calibrating": _BUSY,
-    "locked": ("already_locked", _OK, _OK, _OK, _OK, _OK),
-    "unlocking": _BUSY,
-    "unlocked": (_OK, "already_unlocked", _OK, _OK, _OK, _OK),
-    "locking": _BUSY,
-    "unlatching": _BUSY,
-    "unlatched": _BUSY,
-    "jammed": (_OK, _OK, _OK, _OK, _OK, _OK),
+    "uncalibrated": "?????-",
+    "calibrating": "******",
+    "locked": "@-----",
+    "unlocking": "******",
+    "unlocked": "-@----",
+    "locking": "******",
+    "unlatching": "******",
+    "unlatched": "******",
+    "jammed": "------",
 }
 
-# Plans: legs run in order. ("move", calibration key, state while moving), ("wait", settings key or ms,
-# state while waiting), ("seek", direction, ...) drives until a stall, ("learn", 0, ...) derives positions.
-_PLANS = {
-    "lock": (("move", "locked", "locking"),),
-    "fulllock": (("move", "fulllock", "locking"),),
-    "unlock": (("move", "unlocked", "unlocking"),),
-    "unlatch": (("move", "unlatch", "unlatching"), ("wait", "UNLATCH_HOLD_MS", "unlatched"),
-                ("move", "unlocked", "unlatched")),
-    "lockngo": (("move", "unlocked", "unlocking"), ("wait", "lockngo_s", "unlocked"),
-                ("move", "locked", "locking")),
-    "calibrate": (("seek", 1, "calibrating"), ("seek", -1, "calibrating"), ("learn", 0, "calibrating"),
-                  ("move", "locked", "calibrating")),
+# Leg kinds. _MOVE: to a calibration key; _WAIT: a board param (ms) or else a setting (s, default 20);
+# _SEEK: +1 or -1, drive until a stall (an end stop); _LEARN: derive the positions from the two stops.
+_MOVE = const(0)
+_WAIT = const(1)
+_SEEK = const(2)
+_LEARN = const(3)
+# Plans: legs run in order, three entries each: kind, argument, state while in it.
+_PLANS = {  # type: dict[str, list]
+    "lock": [_MOVE, "locked", "locking"],
+    "fulllock": [_MOVE, "fulllock", "locking"],
+    "unlock": [_MOVE, "unlocked", "unlocking"],
+    "unlatch": [_MOVE, "unlatch", "unlatching", _WAIT, "UNLATCH_HOLD_MS", "unlatched",
+                _MOVE, "unlocked", "unlatched"],
+    "lockngo": [_MOVE, "unlocked", "unlocking", _WAIT, "lockngo_s", "unlocked", _MOVE, "locked", "locking"],
+    "calibrate": [_SEEK, 1, "calibrating", _SEEK, -1, "calibrating", _LEARN, 0, "calibrating",
+                  _MOVE, "locked", "calibrating"],
 }
 
 
@@ -69,273 +74,233 @@ class Bolt:
     def __init__(self, params, calibration=None, sensed=0, now_ms=0, settings=None):
         self.params = params
         self.settings = settings if settings is not None else {}
-        spr = params["STEPS_PER_REV"]
-        self._spr = spr
-        self._full = bool(params["FULL_LOCK"])
-        self._tol = max(2, spr // 256)  # sensor/step slack; more than this is a real movement
-        self._backoff = max(2 * self._tol, spr // 64)  # rest this far off a hard stop
-        self._unlatch_steps = params.get("UNLATCH_STEPS", spr // 4)
-        self._stall_ms = params.get("STALL_MS", 250)
+        self._tol = max(2, params["STEPS_PER_REV"] // 256)  # sensor/step slack; more is a real movement
         self.state = "uncalibrated"
         self.error = None  # type: str | None
         self.last_cause = "boot"
+        self.by_hand = False
+        self.moving = False
         self.seq = 0
         self.calibration = None  # type: dict | None
         self.calibration_dirty = False
-        self._plan = []  # type: list
-        self._leg = None  # type: tuple | None
-        self._cause = "boot"
+        self._plan = []  # type: list  # the running leg and those after it (see _PLANS); [] = at rest
         self._traj = None  # type: Trapezoid | None
         self._cmd = sensed  # where the motor has been told to be
-        self._best = sensed  # furthest sensed position in the motion's direction
-        self._progress_ms = now_ms
-        self._rest = sensed  # where the bolt was last known to rest (manual turns move it)
-        self._until = 0
-        self._deadline_ms = 0  # a motion not at its target by then is jammed
+        # At rest or waiting, where the bolt rests (a hand turn moves it); in a motion, the furthest sensed
+        # position in its direction.
+        self._mark = sensed
+        self._progress_ms = now_ms  # when the motion last made progress
+        # When the running leg's clock runs out: a wait ends, a motion counts as jammed; at rest, when an
+        # unlocked bolt relocks (None: never).
+        self._until = None  # type: int | None
         self._ticked_ms = now_ms
-        self._replans = 0
-        self._relock_ms = None  # type: int | None
-        self._found = []  # type: list
-        if calibration is not None:
-            if self._valid(calibration):
-                self.calibration = calibration
-            else:
-                self.error = "calibration_invalid"
-        self._settle(now_ms, sensed, "boot")
-
-    @property
-    def by_hand(self):
-        return self.last_cause == "manual"
-
-    @property
-    def moving(self):
-        return self._leg is not None and self._leg[0] in ("move", "seek")
+        self._replans = 0  # lost-step recoveries in this leg
+        self._found = []  # type: list  # end stops found by this calibration's seeks
+        if calibration is not None and not self._adopt(calibration):
+            self.error = "calibration_invalid"
+        self._next(now_ms, sensed, "boot")
 
     # --- requests ----------------------------------------------------------------------------------
     def request(self, action, now_ms, sensed, critical=False):
         if action not in ACTIONS:
             return "unknown_action"
-        code = TABLE[self.state][ACTIONS.index(action)]
-        if code is not None and not code.startswith("already"):
-            return code
-        if action == "fulllock" and not self._full:
-            return "not_supported"
-        if action == "unlatch" and critical:
-            return "battery_critical"
-        if action == "fulllock" and self.state == "locked" and self._resting_at("fulllock", sensed):
-            return "already_locked"
-        if code is not None and self._resting_at(_PLANS[action][0][1], sensed):
-            return code
+        state = self.state
+        cell = TABLE[state][ACTIONS.index(action)]
+        if cell == "*":
+            return "busy"
+        if cell == "?":
+            return "uncalibrated"
+        plan = _PLANS[action]
+        if cell == "-":
+            if action == "fulllock":
+                if not self.params["FULL_LOCK"]:
+                    return "not_supported"
+                if state == "locked":
+                    cell = "@"  # if it rests at full lock already
+            if action == "unlatch" and critical:
+                return "battery_critical"
+        if cell == "@":
+            # stands only while the bolt rests at the goal (below locked is locked too: full lock)
+            key = plan[1]
+            pos = self.calibration[key] if self.calibration else 0
+            if not self._plan and (abs(sensed - pos) if key == "unlocked" else sensed - pos) <= self._tol:
+                return "already_" + state
         self.error = None
-        self._start(action, "calibration" if action == "calibrate" else "request", now_ms, sensed)
+        self._plan = plan
+        self._found = []
+        self._next(now_ms, sensed, "calibration" if action == "calibrate" else "request")
         return None
-
-    def _resting_at(self, key, sensed):
-        if self._leg is not None:
-            return False
-        pos = self.calibration[key] if self.calibration else 0
-        if key in ("locked", "fulllock"):
-            return sensed <= pos + self._tol  # full lock counts as locked
-        return abs(sensed - pos) <= self._tol
 
     # --- the periodic step -------------------------------------------------------------------------
     def tick(self, now_ms, sensed):
-        leg = self._leg
-        if leg is None:
-            self._idle(now_ms, sensed)
-            return 0
-        if leg[0] == "wait":
-            if abs(sensed - self._rest) > self._tol:
-                self._interrupted(now_ms, sensed)
-            elif now_ms >= self._until:
-                self._next(now_ms, sensed)
-            return 0
-        return self._drive(now_ms, sensed)
-
-    def _idle(self, now, sensed):
-        if abs(sensed - self._rest) > self._tol:
-            # turned by hand (or a key from outside): follow it, never fight it
-            self._rest = sensed
-            if self.calibration is not None:
-                new = self._classify(sensed)
-                if new != self.state:
+        plan = self._plan
+        kind = plan[0] if plan else _WAIT
+        tol = self._tol
+        until = self._until
+        if kind == _WAIT:  # at rest or waiting
+            if abs(sensed - self._mark) <= tol:
+                if until is not None and now_ms >= until:
+                    if plan:
+                        self._plan = plan[3:]  # the wait is over
+                        self._next(now_ms, sensed, self.last_cause)
+                    else:
+                        self._plan = _PLANS["lock"]
+                        self._next(now_ms, sensed, "auto_relock")
+                return 0
+            if not plan:
+                # turned by hand (or a key from outside) while at rest: follow it, never fight it
+                self._mark = sensed
+                c = self.calibration
+                if c is not None and self.state != (
+                        "locked" if sensed < (c["locked"] + c["unlocked"]) // 2 else "unlocked"):
                     self.error = None
-                    self._settle(now, sensed, "manual")
-            return
-        if self._relock_ms is not None and now >= self._relock_ms:
-            self._start("lock", "auto_relock", now, sensed)
-
-    def _drive(self, now, sensed):
-        traj = self._traj
-        assert traj is not None
-        late = now - self._ticked_ms
-        self._ticked_ms = now
-        if late > _LATE_MS:
-            traj.delay(late)
-            self._progress_ms += late
-            self._deadline_ms += late
-        d = traj.dir
-        if (sensed - self._best) * d > 0:
-            self._best = sensed
-            self._progress_ms = now
-        if (self._best - sensed) * d > self._tol or (sensed - self._cmd) * d > self._tol:
-            # the cylinder moves against the motor, or ahead of it: a hand on the key
-            self._interrupted(now, sensed)
-            return 0
-        if (self._cmd - sensed) * d > self._tol and now - self._progress_ms >= self._stall_ms:
-            self._stalled(now, sensed, "stall")
-            return 0
-        if traj.done(now) and self._cmd == traj.target:
-            seek = self._leg is not None and self._leg[0] == "seek"
-            if abs(sensed - traj.target) <= self._tol:
-                if seek:
-                    self._calibration_failed(now, sensed)  # travelled the whole range: no end stop
+                    self._next(now_ms, sensed, "manual")
+                return 0
+            reason = "manual"  # a hand on the key during a wait
+        else:
+            traj = self._traj
+            assert traj and until is not None
+            late = now_ms - self._ticked_ms
+            self._ticked_ms = now_ms
+            if late > _LATE_MS:
+                traj.t0_ms += late
+                traj.end_ms += late
+                self._progress_ms += late
+                until += late
+                self._until = until
+            d = traj.dir
+            cmd = self._cmd
+            target = traj.target
+            if (sensed - self._mark) * d > 0:
+                self._mark = sensed
+                self._progress_ms = now_ms
+            arrived = now_ms >= traj.end_ms and cmd == target  # all steps issued
+            if (self._mark - sensed) * d > tol or (sensed - cmd) * d > tol:
+                reason = "manual"  # the cylinder moves against the motor, or ahead of it: a hand on the key
+            elif (cmd - sensed) * d > tol and now_ms - self._progress_ms >= self.params.get("STALL_MS", 250):
+                reason = "stall"
+            elif arrived and abs(sensed - target) <= tol:
+                if kind == _SEEK:
+                    reason = "calibration"  # travelled the whole range: no end stop
                 else:
-                    self._next(now, sensed)
-                return 0
-            if not seek and self._replans < _REPLANS and now - self._progress_ms >= _SETTLE_MS:
-                # the motor lost steps (asked faster than it could go): a new profile fetches the rest
+                    self._replans = 0
+                    self._plan = plan[3:]
+                    self._next(now_ms, sensed, self.last_cause)
+                    return 0
+            elif (arrived and kind == _MOVE and self._replans < _REPLANS
+                  and now_ms - self._progress_ms >= _SETTLE_MS):
+                # the motor lost steps (asked faster than it could go): the leg again fetches the rest
                 self._replans += 1
-                self._profile(sensed, traj.target, self.params["MAX_SPEED"], now)
+                self._next(now_ms, sensed, self.last_cause)
                 return 0
-        if now >= self._deadline_ms:
-            self._stalled(now, sensed, "timeout")
-            return 0
-        steps = traj.at(now) - self._cmd
-        self._cmd += steps
-        return steps
+            elif now_ms >= until:
+                reason = "timeout"
+            else:
+                steps = traj.at(now_ms) - cmd
+                self._cmd = cmd + steps
+                return steps
+        # Stop at once: a stall or timeout (a jam; in a seek, the end stop), a hand on the key, or a
+        # calibration that found no end stop.
+        self._replans = 0
+        state = None
+        if reason == "stall" or reason == "timeout":
+            if kind == _SEEK:
+                self._found.append(sensed)  # an end stop
+                self._plan = plan[3:]
+                self._next(now_ms, sensed, self.last_cause)
+                return 0
+            self.error = "jam"
+            state = "jammed"
+        elif self.state == "calibrating":
+            self.error = "calibration_failed"
+            reason = "calibration"
+        self._plan = []
+        self._next(now_ms, sensed, reason, state)
+        return 0
 
     # --- plans -------------------------------------------------------------------------------------
-    def _start(self, action, cause, now, sensed):
-        self._plan = list(_PLANS[action])
-        self._cause = cause
-        self._relock_ms = None
-        self._found = []
-        self._next(now, sensed)
-
-    def _next(self, now, sensed):
+    def _next(self, now_ms, sensed, reason, state=None):
+        """Begin the plan's first leg, skipping those already done; with none left, come to rest in `state`,
+        else in the one the sensor gives, never a remembered one. Either way the state is entered for
+        `reason`."""
+        params = self.params
+        c = self.calibration
         while self._plan:
-            if self._begin(self._plan.pop(0), now, sensed):
-                return
-        self._leg = None
-        self._traj = None
-        self._settle(now, sensed, self._cause)
-
-    def _begin(self, leg, now, sensed):
-        """Start one leg; False when it is already complete."""
-        kind, arg, label = leg
-        self._rest = sensed
-        if kind == "learn":
-            if not self._learn():
-                self._calibration_failed(now, sensed)
-                return True
-            return False
-        if kind == "wait":
-            ms = self.params.get(arg)
-            if ms is None:
-                ms = self.settings.get(arg, 20) * 1000
-            self._until = now + ms
-        else:
-            if kind == "seek":
-                target = sensed + arg * 3 * self._spr
-                vmax = self.params["MAX_SPEED"] // 2
+            kind, arg, state = self._plan[:3]
+            if kind == _LEARN:
+                # derive the positions from the two end stops the seeks found
+                spr = params["STEPS_PER_REV"]
+                backoff = max(2 * self._tol, spr // 64)  # rest this far off a hard stop
+                if len(self._found) == 2:
+                    high, low = self._found
+                    unlatch = high - backoff
+                    unlocked = unlatch - params.get("UNLATCH_STEPS", spr // 4)
+                    full = params["FULL_LOCK"]
+                    c = {"unlatch": unlatch, "unlocked": unlocked,
+                         "locked": unlocked - spr if full else low + backoff}
+                    if full:
+                        c["fulllock"] = low + backoff
+                    if self._adopt(c):
+                        self.calibration_dirty = True
+                        self._plan = self._plan[3:]
+                        continue
+                    c = self.calibration
+                self.error = "calibration_failed"
+                self._plan = []
+                reason = "calibration"
+                state = None
+                continue
+            if kind == _WAIT:
+                ms = params.get(arg)
+                self._until = now_ms + (ms if ms is not None else self.settings.get(arg, 20) * 1000)
             else:
-                target = self.calibration[arg] if self.calibration else sensed
-                vmax = self.params["MAX_SPEED"]
-                if abs(sensed - target) <= self._tol:
-                    return False
-            self._replans = 0
-            self._profile(sensed, target, vmax, now)
-        self._leg = leg
-        self._enter(label, self._cause)
-        return True
-
-    def _profile(self, sensed, target, vmax, now):
-        self._traj = t = Trapezoid(sensed, target, max(1, vmax), self.params["ACCEL"], now)
-        self._deadline_ms = t.end_ms + self.params["JAM_MARGIN_MS"]
-        self._ticked_ms = now
-        self._cmd = sensed
-        self._best = sensed
-        self._progress_ms = now
-
-    def _stalled(self, now, sensed, why):
-        leg = self._leg
-        if leg is not None and leg[0] == "seek":
-            self._found.append(sensed)  # an end stop
-            self._next(now, sensed)
-            return
-        self._stop(sensed)
-        self.error = "jam"
-        self._enter("jammed", why)
-
-    def _interrupted(self, now, sensed):
-        if self.state == "calibrating":
-            self._calibration_failed(now, sensed)
-            return
-        self._stop(sensed)
-        self._settle(now, sensed, "manual")
-
-    def _calibration_failed(self, now, sensed):
-        self._stop(sensed)
-        self.error = "calibration_failed"
-        self._settle(now, sensed, "calibration")
-
-    def _stop(self, sensed):
-        self._plan = []
-        self._leg = None
-        self._traj = None
-        self._rest = sensed
+                vmax = params["MAX_SPEED"]
+                if kind == _SEEK:
+                    target = sensed + arg * 3 * params["STEPS_PER_REV"]
+                    vmax //= 2
+                else:
+                    target = c[arg] if c else sensed
+                    if abs(sensed - target) <= self._tol:
+                        self._plan = self._plan[3:]
+                        state = None
+                        continue
+                self._traj = t = Trapezoid(sensed, target, max(1, vmax), params["ACCEL"], now_ms)
+                self._until = t.end_ms + params["JAM_MARGIN_MS"]
+                self._ticked_ms = self._progress_ms = now_ms
+                self._cmd = sensed
+            self.moving = kind != _WAIT
+            break
+        else:
+            self._traj = None
+            self.moving = False
+            if state is None:
+                state = "uncalibrated"
+                if c is not None:
+                    # locked only below the middle of the locking turn (full lock included)
+                    state = "locked" if sensed < (c["locked"] + c["unlocked"]) // 2 else "unlocked"
+            relock_s = self.settings.get("auto_relock_s", 0)
+            self._until = now_ms + relock_s * 1000 if state == "unlocked" and relock_s else None
+        self._mark = sensed
+        if state != self.state or reason != self.last_cause:
+            self.seq += 1
+        self.state = state
+        self.last_cause = reason
+        self.by_hand = reason == "manual"
 
     # --- positions and states ----------------------------------------------------------------------
-    def _learn(self):
-        if len(self._found) != 2:
-            return False
-        high, low = self._found
-        unlatch = high - self._backoff
-        unlocked = unlatch - self._unlatch_steps
-        cal = {"unlatch": unlatch, "unlocked": unlocked}
-        if self._full:
-            cal["fulllock"] = low + self._backoff
-            cal["locked"] = unlocked - self._spr
-        else:
-            cal["locked"] = low + self._backoff
-        if not self._valid(cal):
-            return False
-        self.calibration = cal
-        self.calibration_dirty = True
-        return True
-
-    def _valid(self, cal):
+    def _adopt(self, calibration):
+        """Take a calibration if it fits the board: all positions, in order, far enough apart."""
+        full = self.params["FULL_LOCK"]
         try:
-            lo = cal["fulllock"] if self._full else cal["locked"]
-            pos = (lo, cal["locked"], cal["unlocked"], cal["unlatch"])
-            for p in pos:
+            lo, locked, unlocked, unlatch = positions = (calibration["fulllock"] if full else calibration["locked"],
+                calibration["locked"], calibration["unlocked"], calibration["unlatch"])
+            for p in positions:
                 if not isinstance(p, int):
                     return False
         except (KeyError, TypeError):
             return False
-        quarter = self._spr // 4
-        gap_full = pos[1] - pos[0] >= quarter if self._full else True
-        return gap_full and pos[2] - pos[1] >= quarter and pos[3] > pos[2] + self._tol
-
-    def _classify(self, sensed):
-        c = self.calibration
-        if c is None:
-            return "uncalibrated"
-        # the bolt counts as locked only past the middle of the locking turn
-        return "locked" if sensed < (c["locked"] + c["unlocked"]) // 2 else "unlocked"
-
-    def _settle(self, now, sensed, cause):
-        """Come to rest: the state is what the sensor says, never a remembered one."""
-        self._rest = sensed
-        self._enter(self._classify(sensed), cause)
-        relock_s = self.settings.get("auto_relock_s", 0)
-        if self.state == "unlocked" and relock_s:
-            self._relock_ms = now + relock_s * 1000
-
-    def _enter(self, state, cause):
-        if state != self.state or cause != self.last_cause:
-            self.seq += 1
-        self.state = state
-        self.last_cause = cause
-        self._relock_ms = None
+        quarter = self.params["STEPS_PER_REV"] // 4
+        if (locked - lo >= quarter or not full) and unlocked - locked >= quarter and unlatch > unlocked + self._tol:
+            self.calibration = calibration
+            return True
+        return False

@@ -6,101 +6,101 @@
 #   b.feed(now_ms, pressed) -> [events]   the raw level, as often as the shell reads it
 #   b.poll(now_ms) -> [events]            timeouts (call every ~10 ms even without feed)
 #   b.pressed                             the debounced level
-# Timings (ms): a level counts once stable for DEBOUNCE_MS, dated from its first stable sample.
-#   short:  press shorter than SHORT_MAX_MS, then no second press within DOUBLE_GAP_MS of the release;
+# Timings (ms): a level counts once stable for _DEBOUNCE_MS, dated from its first stable sample.
+#   short:  press shorter than _SHORT_MAX_MS, then no second press within _DOUBLE_GAP_MS of the release;
 #           emitted when that gap runs out.
-#   double: a second press starting within DOUBLE_GAP_MS of a short press's release; emitted at its
+#   double: a second press starting within _DOUBLE_GAP_MS of a short press's release; emitted at its
 #           (debounced) press; that press then gives nothing else.
-#   long:   emitted the moment a press has lasted LONG_MS (not at release); a press between SHORT_MAX_MS
-#           and LONG_MS is nothing.
-#   reset_request: pressed at boot and still held RESET_HOLD_MS after boot; emitted at that moment.
-#   reset_confirm: a press starting within RESET_CONFIRM_MS of releasing the reset hold.
-#   reset_cancel:  no such press in time. Released before RESET_HOLD_MS: nothing at all.
+#   long:   emitted the moment a press has lasted _LONG_MS (not at release); a press between _SHORT_MAX_MS
+#           and _LONG_MS is nothing.
+#   reset_request: pressed at boot and still held _RESET_HOLD_MS after boot; emitted at that moment.
+#   reset_confirm: a press starting within _RESET_CONFIRM_MS of releasing the reset hold.
+#   reset_cancel:  no such press in time. Released before _RESET_HOLD_MS: nothing at all.
+from micropython import const
 
-DEBOUNCE_MS = 30
-SHORT_MAX_MS = 1000
-DOUBLE_GAP_MS = 400
-LONG_MS = 5000
-RESET_HOLD_MS = 3000
-RESET_CONFIRM_MS = 5000
+_DEBOUNCE_MS = const(30)
+_SHORT_MAX_MS = const(1000)
+_DOUBLE_GAP_MS = const(400)
+_LONG_MS = const(5000)
+_RESET_HOLD_MS = const(3000)
+_RESET_CONFIRM_MS = const(5000)
 
 # phases
-_IDLE = 0
-_DOWN = 1  # a press that may become short or long
-_GAP = 2  # after a short press, waiting for a second one
-_SPENT = 3  # a press whose outcome is already emitted; waits for release
-_BOOT_HOLD = 4  # held since power-on, not yet long enough
-_RESET_HELD = 5  # reset requested, still held
-_RESET_WAIT = 6  # reset requested and released: waiting for the confirming press
+_IDLE = const(0)
+_DOWN = const(1)  # a press that may become short or long
+_GAP = const(2)  # after a short press, waiting for a second one
+_SPENT = const(3)  # a press whose outcome is already emitted; waits for release
+_BOOT_HOLD = const(4)  # held since power-on, not yet long enough
+_RESET_HELD = const(5)  # reset requested, still held
+_RESET_WAIT = const(6)  # reset requested and released: waiting for the confirming press
 
 
 class Button:
     def __init__(self, now_ms, pressed_at_boot):
         p = bool(pressed_at_boot)
         self.pressed = p
-        self._raw = p
-        self._raw_ms = now_ms
+        self._edge_ms = None  # type: int | None  # since when the raw level differs from `pressed`
         self._phase = _BOOT_HOLD if p else _IDLE
         self._since = now_ms  # when the current phase's clock started
 
     def feed(self, now_ms, pressed):
-        pressed = bool(pressed)
-        if pressed != self._raw:
-            self._raw = pressed
-            self._raw_ms = now_ms
+        if bool(pressed) == self.pressed:
+            self._edge_ms = None  # back before it counted: a bounce
+        elif self._edge_ms is None:
+            self._edge_ms = now_ms
         return self.poll(now_ms)
 
     def poll(self, now_ms):
         events = []  # type: list
-        if self._raw != self.pressed:
-            edge = self._raw_ms
-            if now_ms - edge >= DEBOUNCE_MS:
-                self._expire(edge, events)  # deadlines that passed before the edge come first
-                self.pressed = self._raw
-                self._edge(edge, events)
-            else:
-                now_ms = edge  # an unconfirmed edge: no deadline after it may fire yet
-        self._expire(now_ms, events)
-        return events
-
-    def _deadline(self):
-        phase = self._phase
-        if phase == _DOWN:
-            return self._since + LONG_MS, "long", _SPENT
-        if phase == _GAP:
-            return self._since + DOUBLE_GAP_MS, "short", _IDLE
-        if phase == _BOOT_HOLD:
-            return self._since + RESET_HOLD_MS, "reset_request", _RESET_HELD
-        if phase == _RESET_WAIT:
-            return self._since + RESET_CONFIRM_MS, "reset_cancel", _IDLE
-        return None
-
-    def _expire(self, t, events):
-        d = self._deadline()
-        if d is not None and t >= d[0]:
-            events.append(d[1])
-            self._phase = d[2]
-            self._since = d[0]
-
-    def _edge(self, t, events):
-        phase = self._phase
-        down = self.pressed
-        nxt = phase
-        if down:
-            if phase == _IDLE:
-                nxt = _DOWN
-            elif phase == _GAP:
-                events.append("double")
-                nxt = _SPENT
-            elif phase == _RESET_WAIT:
-                events.append("reset_confirm")
-                nxt = _SPENT
-        else:
+        while True:
+            # Deadlines that pass before a pending edge come first; an unconfirmed edge holds back any
+            # deadline after it.
+            t = self._edge_ms
+            if t is None:
+                t = now_ms
+            # the phase's deadline: how long after _since, the event, the next phase (one statement
+            # each: a constant tuple's strings would each be a heap object)
+            phase = self._phase
+            ms = -1
             if phase == _DOWN:
-                nxt = _GAP if t - self._since < SHORT_MAX_MS else _IDLE
-            elif phase == _RESET_HELD:
-                nxt = _RESET_WAIT
-            elif phase in (_SPENT, _BOOT_HOLD):
+                ms = _LONG_MS
+                event = "long"
+                nxt = _SPENT
+            elif phase == _GAP:
+                ms = _DOUBLE_GAP_MS
+                event = "short"
                 nxt = _IDLE
-        self._phase = nxt
-        self._since = t
+            elif phase == _BOOT_HOLD:
+                ms = _RESET_HOLD_MS
+                event = "reset_request"
+                nxt = _RESET_HELD
+            elif phase == _RESET_WAIT:
+                ms = _RESET_CONFIRM_MS
+                event = "reset_cancel"
+                nxt = _IDLE
+            if ms >= 0 and t >= self._since + ms:
+                events.append(event)
+                self._phase = phase = nxt
+                self._since += ms
+            if self._edge_ms is None or now_ms - t < _DEBOUNCE_MS:
+                return events
+            # the edge is confirmed, at t
+            self._edge_ms = None
+            self.pressed = down = not self.pressed
+            if down:
+                if phase == _IDLE:
+                    phase = _DOWN
+                elif phase == _GAP:
+                    events.append("double")
+                    phase = _SPENT
+                elif phase == _RESET_WAIT:
+                    events.append("reset_confirm")
+                    phase = _SPENT
+            elif phase == _DOWN:
+                phase = _GAP if t - self._since < _SHORT_MAX_MS else _IDLE
+            elif phase == _RESET_HELD:
+                phase = _RESET_WAIT
+            elif phase == _SPENT or phase == _BOOT_HOLD:
+                phase = _IDLE
+            self._phase = phase
+            self._since = t

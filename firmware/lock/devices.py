@@ -1,71 +1,44 @@
 # The registry of paired devices: fixed-size records in bucket files, each bucket replaced atomically.
 #
 # A device id is a random non-zero 32-bit number; its bucket is id % BUCKETS, so a lookup reads one small
-# file, streaming it record by record. A new id is drawn so that its bucket has room; ids say nothing
-# about pairing order and a revoked id is practically never reused.
+# file (ROOT/dev/bXX, XX = bucket in hex), streaming it record by record. A new id is drawn so that its
+# bucket has room; ids say nothing about pairing order and a revoked id is practically never reused.
 # Capacity = buckets * per_bucket (default 64 * 16 = 1024 devices).
+#
+# API: Registry(root, buckets=64, per_bucket=16, rng=os.urandom) .get(id) .add(key, name, type, created,
+# admin) .remove(id) .rename(id, name) .page(start, n) .count() .capacity; a device is a Device tuple
+# (id, key, name, type, flags, created); FullError; store.CorruptError for a damaged bucket.
 import os
 import struct
+from collections import namedtuple
 from micropython import const
 
 from lock import store
 
-RECORD_VERSION = const(1)
+_RECORD_VERSION = const(1)
 # rec version, type, flags, reserved, id, created (unix s, 0 = unknown), key, name, rights (zero, later)
-RECORD = "<BBBBII32s32s20s"
-RECORD_LEN = const(96)
-NAME_MAX = const(32)
+_RECORD = const("<BBBBII32s32s20s")
+_RECORD_LEN = const(96)
+_NAME_MAX = const(32)
 
-TYPES = ("phone", "bridge", "keypad", "fob")
+# device types by number (a list, not a tuple: its names stay interned instead of being copied)
+TYPES = ["phone", "bridge", "keypad", "fob"]
 FLAG_ADMIN = const(1)
 
 _FULL_MARK = const(255)  # a bucket that cannot be read is never written into
 
 
-class FullError(Exception):
-    pass
+# No room left. A builtin exception type that nothing in this module raises otherwise: a class of
+# our own would cost ~260 bytes of RAM for a name.
+FullError = OverflowError
 
 
-class Device:
-    __slots__ = ("id", "key", "name", "type", "flags", "created")
-
-    def __init__(self, id, key, name, type, flags, created):
-        self.id = id
-        self.key = key
-        self.name = name
-        self.type = type
-        self.flags = flags
-        self.created = created
-
-    @property
-    def admin(self):
-        return bool(self.flags & FLAG_ADMIN)
-
-    def pack(self):
-        name = self.name.encode() if isinstance(self.name, str) else self.name
-        return struct.pack(RECORD, RECORD_VERSION, self.type, self.flags, 0, self.id, self.created,
-                           self.key, name, b"")
-
-    @staticmethod
-    def unpack(rec):
-        _, typ, flags, _, did, created, key, name, _ = struct.unpack(RECORD, rec)
-        return Device(did, key, name.rstrip(b"\0").decode(), typ, flags, created)
+Device = namedtuple("Device", ["id", "key", "name", "type", "flags", "created"])
 
 
-def clip_name(name):
-    """UTF-8 name cut to NAME_MAX bytes without splitting a character."""
-    raw = name.encode() if isinstance(name, str) else bytes(name)
-    raw = raw[:NAME_MAX]
-    while raw:
-        try:
-            return raw.decode()
-        except UnicodeError:
-            raw = raw[:-1]
-    return ""
-
-
-def _record_id(rec):
-    return struct.unpack_from("<I", rec, 4)[0]
+def _device(data):
+    _, type, flags, _, device_id, created, key, name, _ = struct.unpack(_RECORD, data)
+    return Device(device_id, key, name.decode().rstrip("\0"), type, flags, created)
 
 
 class Registry:
@@ -73,127 +46,129 @@ class Registry:
         self.dir = root + "/dev"
         self.buckets = buckets
         self.per_bucket = per_bucket
+        self.capacity = buckets * per_bucket
         self.rng = rng
         store.makedirs(self.dir)
-        self.counts = bytearray(buckets)
+        self.counts = bytearray(buckets)  # records per bucket, or _FULL_MARK
         for b in range(buckets):
-            store.remove(self._path(b) + ".tmp")  # a write the power cut interrupted
-            self.counts[b] = self._verify(b)
-
-    def _verify(self, b):
-        """Record count of bucket b after reading it through once; _FULL_MARK if damaged."""
-        try:
-            h = store.header(self._path(b))
-            if h is None:
-                return 0
-            if h[1] != RECORD_LEN or h[2] > self.per_bucket:
-                return _FULL_MARK
-            for _ in store.Reader(self._path(b)):
+            path = "%s/b%02x" % (self.dir, b)
+            try:
+                os.remove(path + ".tmp")  # a write the power cut interrupted
+            except OSError:
                 pass
-            return h[2]
-        except store.CorruptError:
-            return _FULL_MARK
-
-    @property
-    def capacity(self):
-        return self.buckets * self.per_bucket
-
-    def _path(self, b):
-        return "%s/b%02x" % (self.dir, b)
+            if store.exists(path):
+                # read through once: a damaged bucket is marked full, so nothing is ever written into it
+                try:
+                    r = store.Reader(path, _RECORD_LEN)
+                    for _ in r:
+                        pass
+                    self.counts[b] = r.count if r.count <= per_bucket else _FULL_MARK
+                except store.CorruptError:
+                    self.counts[b] = _FULL_MARK
 
     def count(self):
-        return sum(c for c in self.counts if c != _FULL_MARK)
-
-    def _records(self, b):
-        """Records of bucket b, streamed; raises CorruptError after the last one if damaged."""
-        if not self.counts[b]:
-            return ()
-        return store.Reader(self._path(b))
+        n = 0
+        for c in self.counts:
+            if c != _FULL_MARK:
+                n += c
+        return n
 
     def get(self, device_id):
         """The Device with that id, or None. Raises store.CorruptError if its bucket is damaged."""
         found = None
         b = device_id % self.buckets
-        try:
-            for rec in self._records(b):
-                if _record_id(rec) == device_id:
-                    found = bytes(rec)
-        except store.CorruptError:
-            self.counts[b] = _FULL_MARK  # damaged since boot: never write into it
-            raise
-        return Device.unpack(found) if found else None
+        if self.counts[b]:
+            try:
+                for rec in store.Reader("%s/b%02x" % (self.dir, b)):
+                    if struct.unpack_from("<I", rec, 4)[0] == device_id:
+                        found = bytes(rec)
+            except store.CorruptError:
+                self.counts[b] = _FULL_MARK  # damaged since boot: never write into it
+                raise
+        return _device(found) if found else None
 
-    def _rewrite(self, b, count, change, extra=None):
-        """Copy bucket b into a new file of `count` records, passing each through change(rec) -> rec
-        or None (dropped), then append `extra`; commit atomically."""
-        w = store.Writer(self._path(b), RECORD_VERSION, RECORD_LEN, count)
+    def _rewrite(self, device_id, change, values=None):
+        """Rewrite device_id's bucket, committed atomically, with `change` records more: that device's
+        record is dropped, or replaced by (or, if it has none, appended as) the record of `values`
+        (key, name, type, flags, created), which is returned. The UTF-8 name is cut to _NAME_MAX bytes
+        without splitting a character."""
+        new = None
+        if values:
+            key, name, type, flags, created = values
+            raw = name.encode() if isinstance(name, str) else bytes(name)
+            raw = raw[:_NAME_MAX]
+            while raw:
+                try:
+                    raw.decode()
+                    break
+                except UnicodeError:
+                    raw = raw[:-1]
+            new = struct.pack(_RECORD, _RECORD_VERSION, type, flags, 0, device_id, created, key, raw, b"")
+        b = device_id % self.buckets
+        path = "%s/b%02x" % (self.dir, b)
+        pending = new  # until it has replaced the old record
+        w = store.Writer(path, _RECORD_VERSION, _RECORD_LEN, self.counts[b] + change)
         try:
-            for rec in self._records(b):
-                rec = change(rec)
-                if rec is not None:
-                    w.add(rec)
-            if extra is not None:
-                w.add(extra)
+            if self.counts[b]:
+                for rec in store.Reader(path):
+                    if struct.unpack_from("<I", rec, 4)[0] == device_id:
+                        rec = new
+                        pending = None
+                    if rec is not None:
+                        w.add(rec)
+            if pending is not None:
+                w.add(pending)
         except Exception:
             w.abort()
             raise
         w.commit()
-        self.counts[b] = count
-
-    def _free_bucket(self, start):
-        for i in range(self.buckets):
-            b = (start + i) % self.buckets
-            if self.counts[b] < self.per_bucket:
-                return b
-        raise FullError()
-
-    def new_id(self):
-        while True:
-            r = int.from_bytes(self.rng(4), "little")
-            b = self._free_bucket(r % self.buckets)
-            did = (r - r % self.buckets + b) & 0xFFFFFFFF
-            if did and self.get(did) is None:
-                return did
+        self.counts[b] += change
+        return new
 
     def add(self, key, name, type, created, admin):
         """Store a new device; returns it. Raises FullError."""
-        dev = Device(self.new_id(), key, clip_name(name), type, FLAG_ADMIN if admin else 0, created)
-        b = dev.id % self.buckets
-        self._rewrite(b, self.counts[b] + 1, lambda rec: rec, dev.pack())
-        return dev
+        n = self.buckets
+        while True:
+            r = int.from_bytes(self.rng(4), "little")
+            for i in range(n):  # the drawn bucket, or the next one with room
+                b = (r + i) % n
+                if self.counts[b] < self.per_bucket:
+                    break
+            else:
+                raise FullError()
+            device_id = (r - r % n + b) & 0xFFFFFFFF
+            if device_id and self.get(device_id) is None:
+                break
+        return _device(self._rewrite(device_id, 1, (key, name, type, FLAG_ADMIN if admin else 0, created)))
 
     def remove(self, device_id):
         """True if the device existed and is now gone."""
         if self.get(device_id) is None:
             return False
-        b = device_id % self.buckets
-        self._rewrite(b, self.counts[b] - 1, lambda rec: None if _record_id(rec) == device_id else rec)
+        self._rewrite(device_id, -1)
         return True
 
     def rename(self, device_id, name):
         dev = self.get(device_id)
         if dev is None:
             return False
-        dev.name = clip_name(name)
-        new = dev.pack()
-        b = device_id % self.buckets
-        self._rewrite(b, self.counts[b], lambda rec: new if _record_id(rec) == device_id else rec)
+        self._rewrite(device_id, 0, (dev.key, name, dev.type, dev.flags, dev.created))
         return True
 
-    def page(self, cursor, max_n):
-        """Up to max_n devices from cursor (bucket << 8 | index); returns (devices, next cursor or None).
-        A damaged bucket is skipped rather than hiding every other device."""
+    def page(self, start, n):
+        """Up to n devices from the cursor `start` (bucket << 8 | index); returns (devices, next cursor or
+        None). A damaged bucket is skipped rather than hiding every other device."""
         out = []  # type: list
-        b, skip = cursor >> 8, cursor & 0xFF
+        b, skip = start >> 8, start & 0xFF
         while b < self.buckets:
-            if len(out) >= max_n:
+            if len(out) >= n:
                 return out, b << 8
-            if self.counts[b] != _FULL_MARK:
+            if self.counts[b] and self.counts[b] != _FULL_MARK:
                 before, i, last = len(out), 0, -1
                 try:
-                    for rec in self._records(b):
-                        if i >= skip and len(out) < max_n:
-                            out.append(Device.unpack(rec))
+                    for rec in store.Reader("%s/b%02x" % (self.dir, b)):
+                        if i >= skip and len(out) < n:
+                            out.append(_device(rec))
                             last = i
                         i += 1
                 except store.CorruptError:

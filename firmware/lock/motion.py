@@ -3,9 +3,9 @@
 # API
 #   p = Trapezoid(start, target, vmax, accel, t0_ms)   positions in steps, vmax steps/s, accel steps/s^2
 #   p.at(now_ms) -> int   commanded position at now_ms (start before t0_ms, exactly target from end_ms on)
-#   p.end_ms              first millisecond at which the profile is at target
-#   p.done(now_ms) -> bool
-#   p.start, p.target, p.dir (+1 or -1)
+#   p.end_ms              first millisecond at which the profile is at target: done from then on
+#   p.start, p.target, p.dir (+1 or -1), p.t0_ms
+#   Adding the same delay to p.t0_ms and p.end_ms shifts the whole profile later (it resumes where it stood).
 # The position is the ideal profile truncated towards start, so a caller stepping `at(now) - issued` never
 # runs ahead of the profile, whatever its tick.
 import math
@@ -14,40 +14,23 @@ import math
 class Trapezoid:
     def __init__(self, start, target, vmax, accel, t0_ms):
         if vmax <= 0 or accel <= 0:
-            raise ValueError("vmax and accel must be > 0")
+            raise ValueError  # vmax and accel must be > 0
         self.start = start
         self.target = target
         self.t0_ms = t0_ms
         self.dir = 1 if target >= start else -1
         dist = abs(target - start)
-        self._dist = dist
-        self._accel = accel
         t_ramp = vmax / accel
         if vmax * t_ramp > dist:
             # too short to reach vmax: peak where the two ramps meet, halfway
             t_ramp = math.sqrt(dist / accel)
             vmax = accel * t_ramp
-        self._vpeak = vmax
-        self._ramp_ms = t_ramp * 1000
-        self._ramp_dist = vmax * t_ramp / 2
-        self._cruise_ms = (dist - 2 * self._ramp_dist) / vmax * 1000 if dist else 0.0
-        self._total_ms = 2 * self._ramp_ms + self._cruise_ms
-        self.end_ms = t0_ms + math.ceil(self._total_ms)
-
-    def delay(self, ms):
-        """Shift the whole profile later: the motion resumes where it stood."""
-        self.t0_ms += ms
-        self.end_ms += ms
-
-    def _travelled(self, t_ms):
-        # distance from start after t_ms, as a float
-        if t_ms < self._ramp_ms:
-            s = t_ms / 1000
-            return self._accel * s * s / 2
-        if t_ms < self._ramp_ms + self._cruise_ms:
-            return self._ramp_dist + self._vpeak * (t_ms - self._ramp_ms) / 1000
-        s = (self._total_ms - t_ms) / 1000
-        return self._dist - self._accel * s * s / 2
+        ramp_dist = vmax * t_ramp / 2
+        cruise_ms = (dist - 2 * ramp_dist) / vmax * 1000 if dist else 0
+        total_ms = 2 * t_ramp * 1000 + cruise_ms
+        # one attribute for the shape: each attribute name costs a qstr for good
+        self._shape = (dist, accel, vmax, t_ramp * 1000, ramp_dist, cruise_ms, total_ms)
+        self.end_ms = t0_ms + math.ceil(total_ms)
 
     def at(self, now_ms):
         t = now_ms - self.t0_ms
@@ -55,10 +38,14 @@ class Trapezoid:
             return self.start
         if now_ms >= self.end_ms:
             return self.target
-        s = int(self._travelled(t))
-        if s > self._dist:
-            s = self._dist
-        return self.start + self.dir * s
-
-    def done(self, now_ms):
-        return now_ms >= self.end_ms
+        dist, accel, vpeak, ramp_ms, ramp_dist, cruise_ms, total_ms = self._shape
+        # distance from start after t ms, as a float
+        if t < ramp_ms:
+            s = t / 1000
+            s = accel * s * s / 2
+        elif t < ramp_ms + cruise_ms:
+            s = ramp_dist + vpeak * (t - ramp_ms) / 1000
+        else:
+            s = (total_ms - t) / 1000
+            s = dist - accel * s * s / 2
+        return self.start + self.dir * min(int(s), dist)

@@ -5,6 +5,9 @@
 # connection, so no two sessions share keys. Each direction counts its frames from 0; the CCM nonce is
 # direction byte | 8 zero bytes | counter u32 BE, never sent: a replayed, reordered, dropped, truncated
 # or forged frame fails the tag, and the first failure kills the session for good.
+#
+# API: Session(device_key, device_id, client_nonce, lock_nonce, lock_side=True); .seal(plaintext) -> SECURE
+# message; .open(body) -> plaintext or None; .alive (False: dead for good); .device_id.
 import struct
 from micropython import const
 
@@ -12,54 +15,44 @@ from lock.kdf import hkdf
 from lock.ccm import CCM
 from lock import wire
 
-INFO = b"lock session v1"
+_INFO = const(b"lock session v1")
 _DIR_C2L = const(0x43)  # "C"
 _DIR_L2C = const(0x4C)  # "L"
-AAD = bytes((wire.VERSION, wire.SECURE))
-
-
-def session_keys(device_key, device_id, client_nonce, lock_nonce):
-    okm = hkdf(device_key, client_nonce + lock_nonce, INFO + struct.pack("<I", device_id), 32)
-    return okm[:16], okm[16:]
-
-
-def nonce(direction, counter):
-    return bytes((direction,)) + bytes(8) + struct.pack(">I", counter)
+# the CCM nonce: direction byte | 8 zero bytes | counter, struct ">B8xI"
 
 
 class Session:
     def __init__(self, device_key, device_id, client_nonce, lock_nonce, lock_side=True):
-        c2l, l2c = session_keys(device_key, device_id, client_nonce, lock_nonce)
+        okm = hkdf(device_key, client_nonce + lock_nonce, _INFO + struct.pack("<I", device_id), 32)
+        c2l, l2c = CCM(okm[:16]), CCM(okm[16:])
         self.device_id = device_id
-        self._tx = CCM(l2c if lock_side else c2l)
-        self._rx = CCM(c2l if lock_side else l2c)
-        self._tx_dir = _DIR_L2C if lock_side else _DIR_C2L
-        self._rx_dir = _DIR_C2L if lock_side else _DIR_L2C
+        # each side seals with its own key and direction byte and opens with the other's
+        if lock_side:
+            self._tx, self._rx, self._dir = l2c, c2l, _DIR_L2C
+        else:
+            self._tx, self._rx, self._dir = c2l, l2c, _DIR_C2L
         self.tx_count = 0
         self.rx_count = 0
         self.alive = True
-        self.why = wire.E_NO_SESSION  # the error a dead session answers with
 
     def seal(self, plaintext):
         """The SECURE message carrying plaintext."""
         if not self.alive or self.tx_count > 0xFFFFFFFF:
             raise wire.WireError(wire.E_NO_SESSION)
-        body = self._tx.seal(nonce(self._tx_dir, self.tx_count), plaintext, AAD)
+        aad = bytes((wire.VERSION, wire.SECURE))  # the message header
+        body = self._tx.seal(struct.pack(">B8xI", self._dir, self.tx_count), plaintext, aad)
         self.tx_count += 1
-        return wire.message(wire.SECURE, body)
+        return aad + body
 
     def open(self, body):
         """Plaintext of a SECURE body, or None (and the session is dead from now on)."""
-        if not self.alive or self.rx_count > 0xFFFFFFFF:
-            self.alive = False
-            return None
-        pt = self._rx.open(nonce(self._rx_dir, self.rx_count), bytes(body), AAD)
+        pt = None
+        if self.alive and self.rx_count <= 0xFFFFFFFF:
+            other = _DIR_C2L + _DIR_L2C - self._dir  # the peer's direction byte
+            pt = self._rx.open(struct.pack(">B8xI", other, self.rx_count), bytes(body),
+                               bytes((wire.VERSION, wire.SECURE)))
         if pt is None:
             self.alive = False
-            return None
-        self.rx_count += 1
+        else:
+            self.rx_count += 1
         return pt
-
-    def kill(self, why=wire.E_NO_SESSION):
-        self.alive = False
-        self.why = why

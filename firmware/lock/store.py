@@ -4,23 +4,22 @@
 # `version` is the caller's schema version; the crc covers every byte before it.
 # A write goes to PATH.tmp, is flushed and synced, then renamed over PATH (atomic on littlefs and POSIX).
 # Records are streamed one at a time, so a file of many records never has to sit in RAM.
+#
+# API: exists, makedirs; save(path, version, data) and load(path) for one-record files;
+# Writer(path, version, reclen, count) .add(data) .commit() .abort(); Reader(path, reclen=0) iterates the
+# records (.version .reclen .count); CorruptError for a missing, damaged or unexpected file.
 import os
 import struct
 import binascii
+from micropython import const
 
-MAGIC = b"LK"
-HEADER = "<2sBBHH"
-HEADER_LEN = 8
+# Format strings are written out where used: a literal is an interned name, a const() string an object.
+_MAGIC = const(0x4B4C)  # b"LK" as a u16 LE
+_HEADER_LEN = const(8)  # "<HBBHH"
 
 
 class CorruptError(Exception):
     pass
-
-
-def _sync():
-    sync = getattr(os, "sync", None)
-    if sync:
-        sync()
 
 
 def exists(path):
@@ -29,13 +28,6 @@ def exists(path):
         return True
     except OSError:
         return False
-
-
-def remove(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def makedirs(path):
@@ -55,94 +47,88 @@ class Writer:
         self.left = count
         self.reclen = reclen
         self.f = open(path + ".tmp", "wb")
-        self.crc = 0
-        self._put(struct.pack(HEADER, MAGIC, version, 0, reclen, count))
+        head = struct.pack("<HBBHH", _MAGIC, version, 0, reclen, count)
+        self.crc = binascii.crc32(head)
+        self.f.write(head)
 
-    def _put(self, data):
+    def add(self, data):
+        if len(data) != self.reclen or self.left <= 0:
+            self.abort()
+            raise ValueError("bad size")
+        self.left -= 1
         self.crc = binascii.crc32(data, self.crc)
         self.f.write(data)
-
-    def add(self, record):
-        if len(record) != self.reclen or self.left <= 0:
-            self.abort()
-            raise ValueError("record size or count")
-        self.left -= 1
-        self._put(record)
 
     def commit(self):
         if self.left:
             self.abort()
-            raise ValueError("record count")
-        self.f.write(struct.pack("<I", self.crc & 0xFFFFFFFF))
-        self.f.flush()
-        self.f.close()
-        _sync()
+            raise ValueError("bad count")
+        f = self.f
+        f.write(struct.pack("<I", self.crc & 0xFFFFFFFF))
+        f.flush()
+        f.close()
+        sync = getattr(os, "sync", None)  # not on every port; littlefs on the board syncs on close
+        if sync:
+            sync()
         os.rename(self.path + ".tmp", self.path)
-        _sync()
+        if sync:
+            sync()
 
     def abort(self):
         try:
             self.f.close()
         except OSError:
             pass
-        remove(self.path + ".tmp")
+        try:
+            os.remove(self.path + ".tmp")
+        except OSError:
+            pass
 
 
 class Reader:
     """Iterates the records of PATH into one reused buffer; raises CorruptError at the end if the
-    checksum fails, so a caller must finish the iteration before trusting what it kept."""
+    checksum fails, so a caller must finish the iteration before trusting what it kept. A non-zero
+    `reclen` is the record size the caller expects: another one is CorruptError before any buffer is made."""
 
-    def __init__(self, path):
+    def __init__(self, path, reclen=0):
         try:
-            self.f = open(path, "rb")
+            f = open(path, "rb")
         except OSError:
-            raise CorruptError("missing " + path)
-        head = self.f.read(HEADER_LEN)
-        if len(head) != HEADER_LEN:
-            self.close()
-            raise CorruptError("short header " + path)
-        magic, self.version, _, self.reclen, self.count = struct.unpack(HEADER, head)
-        if magic != MAGIC:
-            self.close()
-            raise CorruptError("bad magic " + path)
+            raise CorruptError(path)
+        head = f.read(_HEADER_LEN)
+        ok = len(head) == _HEADER_LEN
+        if ok:
+            magic, self.version, _, self.reclen, self.count = struct.unpack("<HBBHH", head)
+            ok = magic == _MAGIC and (not reclen or self.reclen == reclen)
+        if not ok:
+            f.close()
+            raise CorruptError(path)
+        self.f = f
         self.path = path
         self.crc = binascii.crc32(head)
         self.buf = bytearray(self.reclen)
 
     def __iter__(self):
+        f = self.f
+        buf = self.buf
+        crc = self.crc
         try:
             for _ in range(self.count):
-                if self.f.readinto(self.buf) != self.reclen:
-                    raise CorruptError("truncated " + self.path)
-                self.crc = binascii.crc32(self.buf, self.crc)
-                yield self.buf
-            tail = self.f.read(5)
-            if len(tail) != 4 or struct.unpack("<I", tail)[0] != self.crc & 0xFFFFFFFF:
-                raise CorruptError("checksum " + self.path)
+                if f.readinto(buf) != self.reclen:
+                    raise CorruptError(self.path)
+                crc = binascii.crc32(buf, crc)
+                yield buf
+            tail = f.read(5)
+            if len(tail) != 4 or struct.unpack("<I", tail)[0] != crc & 0xFFFFFFFF:
+                raise CorruptError(self.path)
         finally:
-            self.close()
-
-    def close(self):
-        self.f.close()
+            f.close()
 
 
-def header(path):
-    """(version, reclen, count) from the header only, or None if the file is absent; no checksum."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(HEADER_LEN)
-    except OSError:
-        return None
-    if len(head) != HEADER_LEN or head[:2] != MAGIC:
-        raise CorruptError("bad header " + path)
-    _, version, _, reclen, count = struct.unpack(HEADER, head)
-    return version, reclen, count
-
-
-def save(path, version, blob):
+def save(path, version, data):
     """Atomically replace PATH with one record."""
-    w = Writer(path, version, len(blob), 1)
-    w.add(blob)
+    w = Writer(path, version, len(data), 1)
+    w.add(data)
     w.commit()
 
 
@@ -151,9 +137,9 @@ def load(path):
     if not exists(path):
         return None
     r = Reader(path)
-    blob = b""
+    data = b""
     for rec in r:
-        blob = bytes(rec)
+        data = bytes(rec)
     if r.count != 1:
-        raise CorruptError("not a single record " + path)
-    return r.version, blob
+        raise CorruptError(path)
+    return r.version, data

@@ -5,44 +5,39 @@
 # Fragment: header u8 (0x80 = first, low 7 bits = sequence number mod 128) | next bytes of the frame
 # A frame is cut into fragments of at most the link's value size (20 bytes, or ATT MTU - 3). The crc
 # catches a garbled fragment, the sequence a lost or repeated one; either fails the frame cleanly.
+#
+# Message types and error codes are docs/PROTOCOL.md's. Those that more than one module uses are public
+# here; one that a single module uses is a private constant of that module (no global, no name in RAM):
+#   types   PAIR_HELLO 0x01, SESSION_HELLO 0x10, SESSION_CHALLENGE 0x11 (protocol.py), ERROR 0x7F (here)
+#   errors  OK 0 (commands.py), BAD_FRAME 1, BAD_VERSION 2, TOO_LONG 17 (here), UNKNOWN_DEVICE 8, AUTH 10,
+#           INTERNAL 18, WRONG_CHANNEL 19 (protocol.py), DENIED 11, UNKNOWN_COMMAND 12, NOT_FOUND 14,
+#           ACTION 15 (commands.py)
 import struct
 import binascii
 from micropython import const
 
 VERSION = const(1)
-MAX_MESSAGE = const(1024)
+_MAX_MESSAGE = const(1024)
 
 # message types
-PAIR_HELLO = const(0x01)
 PAIR_CHALLENGE = const(0x02)
 PAIR_CONFIRM = const(0x03)
 PAIR_DONE = const(0x04)
-SESSION_HELLO = const(0x10)
-SESSION_CHALLENGE = const(0x11)
 SECURE = const(0x12)
-ERROR = const(0x7F)
+_ERROR = const(0x7F)
 
 # error codes (ERROR body: code u8 | detail; also the status byte of a secure response)
-OK = const(0)
-E_BAD_FRAME = const(1)
-E_BAD_VERSION = const(2)
+_E_BAD_FRAME = const(1)
+_E_BAD_VERSION = const(2)
 E_NOT_PAIRING = const(3)
 E_BUSY = const(4)
 E_LOCKED_OUT = const(5)      # detail: u32 ms until the next guess is allowed
 E_BAD_CODE = const(6)        # detail: u8 free tries left | u32 ms locked out
 E_FULL = const(7)
-E_UNKNOWN_DEVICE = const(8)
 E_NO_SESSION = const(9)
-E_AUTH = const(10)
-E_DENIED = const(11)
-E_UNKNOWN_COMMAND = const(12)
 E_BAD_ARGS = const(13)
-E_NOT_FOUND = const(14)
-E_ACTION = const(15)         # detail: reason text from the lock mechanics
 E_STORAGE = const(16)
-E_TOO_LONG = const(17)
-E_INTERNAL = const(18)
-E_WRONG_CHANNEL = const(19)
+_E_TOO_LONG = const(17)
 
 
 class WireError(Exception):
@@ -51,28 +46,29 @@ class WireError(Exception):
         self.code = code
 
 
-def message(mtype, body=b""):
-    return bytes((VERSION, mtype)) + body
+def message(mtype, data=b""):
+    """The message of that type with body `data`."""
+    return bytes((VERSION, mtype)) + data
 
 
-def parse(msg):
-    """(type, body); WireError for a wrong version or an empty message."""
-    if len(msg) < 2:
-        raise WireError(E_BAD_FRAME)
-    if msg[0] != VERSION:
-        raise WireError(E_BAD_VERSION)
-    return msg[1], msg[2:]
+def parse(data):
+    """(type, body) of a message; WireError for a wrong version or an empty message."""
+    if len(data) < 2:
+        raise WireError(_E_BAD_FRAME)
+    if data[0] != VERSION:
+        raise WireError(_E_BAD_VERSION)
+    return data[1], data[2:]
 
 
 def error(code, detail=b""):
-    return message(ERROR, bytes((code,)) + detail)
+    return bytes((VERSION, _ERROR, code)) + detail
 
 
-def fragments(msg, size):
+def fragments(data, size):
     """The fragments (each at most `size` bytes) that carry one message."""
-    if len(msg) > MAX_MESSAGE:
-        raise WireError(E_TOO_LONG)
-    frame = struct.pack("<H", len(msg)) + msg + struct.pack("<I", binascii.crc32(msg) & 0xFFFFFFFF)
+    if len(data) > _MAX_MESSAGE:
+        raise WireError(_E_TOO_LONG)
+    frame = struct.pack("<H", len(data)) + data + struct.pack("<I", binascii.crc32(data) & 0xFFFFFFFF)
     step = size - 1
     out = []
     seq = 0
@@ -86,55 +82,50 @@ class Reassembler:
     """Feed fragments in arrival order; `feed` returns a whole message, None (need more), or raises
     WireError and forgets the partial frame."""
 
-    def __init__(self, limit=MAX_MESSAGE):
-        self.limit = limit
-        self.buf = None
-        self.need = 0
-        self.seq = 0
+    buf = None  # the frame so far; None between frames (class defaults: no __init__ to keep in RAM)
+    seq = 0
 
-    def reset(self):
-        self.buf = None
-
-    def feed(self, frag):
-        if not frag:
-            return self._fail(E_BAD_FRAME)
-        head = frag[0]
-        if head & 0x80:
-            if self.buf is not None:
-                return self._fail(E_BAD_FRAME)  # the previous frame lost its tail
-            self.buf = bytearray()
-            self.need = 0
-            self.seq = 0
-        elif self.buf is None or head != self.seq:
-            return self._fail(E_BAD_FRAME)      # lost, repeated or reordered fragment
-        self.seq = (self.seq + 1) & 0x7F
-        self.buf.extend(memoryview(frag)[1:])
-        if not self.need and len(self.buf) >= 2:
-            self.need = 2 + struct.unpack_from("<H", self.buf, 0)[0] + 4
-            if self.need - 6 > self.limit or self.need - 6 < 2:
-                return self._fail(E_TOO_LONG if self.need - 6 > self.limit else E_BAD_FRAME)
-        if not self.need or len(self.buf) < self.need:
-            return None
-        if len(self.buf) > self.need:
-            return self._fail(E_BAD_FRAME)
-        msg = bytes(self.buf[2:-4])
-        crc = struct.unpack_from("<I", self.buf, len(self.buf) - 4)[0]
-        self.buf = None
-        if binascii.crc32(msg) & 0xFFFFFFFF != crc:
-            raise WireError(E_BAD_FRAME)
-        return msg
-
-    def _fail(self, code):
-        self.buf = None
-        raise WireError(code)
+    def feed(self, data):
+        """One fragment in."""
+        try:
+            if not data:
+                raise WireError(_E_BAD_FRAME)
+            head = data[0]
+            if head & 0x80:
+                if self.buf is not None:
+                    raise WireError(_E_BAD_FRAME)  # the previous frame lost its tail
+                self.buf = bytearray()
+                self.seq = 0
+            elif self.buf is None or head != self.seq:
+                raise WireError(_E_BAD_FRAME)      # lost, repeated or reordered fragment
+            self.seq = (self.seq + 1) & 0x7F
+            buf = self.buf
+            buf.extend(memoryview(data)[1:])
+            if len(buf) < 2:
+                return None
+            n = struct.unpack_from("<H", buf, 0)[0]  # checked as soon as it is known, before more is kept
+            if n > _MAX_MESSAGE:
+                raise WireError(_E_TOO_LONG)
+            if n < 2 or len(buf) > n + 6:
+                raise WireError(_E_BAD_FRAME)
+            if len(buf) < n + 6:
+                return None
+            msg = bytes(buf[2:-4])
+            if binascii.crc32(msg) & 0xFFFFFFFF != struct.unpack_from("<I", buf, n + 2)[0]:
+                raise WireError(_E_BAD_FRAME)
+            self.buf = None
+            return msg
+        except WireError:
+            self.buf = None
+            raise
 
 
 class Reader:
     """Cursor over a message body for the small fixed layouts of the protocol."""
 
-    def __init__(self, data, pos=0):
+    def __init__(self, data):
         self.data = data
-        self.pos = pos
+        self.pos = 0
 
     def take(self, n):
         if n < 0 or self.pos + n > len(self.data):
@@ -146,11 +137,9 @@ class Reader:
     def u8(self):
         return self.take(1)[0]
 
-    def u16(self):
-        return struct.unpack("<H", self.take(2))[0]
-
-    def u32(self):
-        return struct.unpack("<I", self.take(4))[0]
+    def unpack(self, format):
+        """The next fields, as struct.unpack(format) reads them."""
+        return struct.unpack(format, self.take(struct.calcsize(format)))
 
     def text(self):
         """u8 length | UTF-8 bytes"""

@@ -1,4 +1,4 @@
-"""A central for the simulated radio (the host side of boards/sim/aioble): scan, connect, GATT ops."""
+"""A central for the simulated radio (the host side of boards/sim/aioble.py): scan, connect, GATT ops."""
 import binascii
 import json
 import queue
@@ -73,8 +73,6 @@ class Central:
                 msg = json.loads(line)
                 if msg.get("op") == "notify":
                     self.notifications.put((msg["handle"], _unhex(msg["data"])))
-                elif msg.get("op") == "mtu_changed":
-                    self.mtu = msg["mtu"]  # the lock started the MTU exchange
                 else:
                     self.replies.put(msg)
         except (OSError, ValueError):
@@ -136,6 +134,12 @@ class Central:
         return item
 
     def close(self):
+        """Disconnect. (Shut the socket down first: the reader thread's file keeps it open otherwise, and
+        the lock would not see the disconnection until this process exits.)"""
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already disconnected
         try:
             self.sock.close()
         except OSError:

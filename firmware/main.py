@@ -1,5 +1,6 @@
 # Boot: the board module is whatever board this firmware was built or copied for.
 import asyncio
+import sys
 
 import board
 from lock.app import App
@@ -10,4 +11,10 @@ async def boot():
     await App(board).run()
 
 
-asyncio.run(boot())
+try:
+    asyncio.run(boot())
+except Exception as e:
+    # A failure the lock cannot carry on from (out of memory, a bug): reboot, as a watchdog would. The
+    # bolt's state comes back from the sensor and the flash.
+    sys.print_exception(e)
+    board.reset()

@@ -2,6 +2,7 @@
 import json
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -198,3 +199,27 @@ def test_live_view_starts_on_a_fresh_checkout(tmp_path):
     assert "simulated lock" in seen and "battery" in seen and "simlock button press" in seen, seen[-2000:]
     assert "state     calibrating" in seen or "state     locked" in seen, seen[-2000:]
     assert (tmp_path / "not-yet" / "flash.log").exists()
+
+
+def test_a_failure_the_firmware_cannot_carry_on_from_reboots_the_board(micropython, tmp_path):
+    # A board whose drive loop dies (here: its sensor fails after a few reads) must restart, as a watchdog
+    # would, rather than sit with a dead motor loop and a live radio.
+    (tmp_path / "board.py").write_text(
+        "import sys\n"
+        "from boards_sim_params import *\n"
+        "async def start():\n    pass\n"
+        "class _Broken:\n"
+        "    reads = 0\n"
+        "    def read(self):\n"
+        "        _Broken.reads += 1\n"
+        "        if _Broken.reads > 3:\n            raise OSError(5)\n"
+        "        return 0\n"
+        "    def __getattr__(self, name):\n        return lambda *a: 0\n"
+        "Stepper = Sensor = Ring = Button = BatteryADC = _Broken\n"
+        "def report(status):\n    pass\n"
+        "def reset():\n    print('REBOOT')\n    sys.exit(0)\n")
+    params = [line for line in (ROOT / "boards/sim/board.py").read_text().splitlines()
+              if re.match(r"[A-Z][A-Z_0-9]* = ", line) and "getenv" not in line]
+    (tmp_path / "boards_sim_params.py").write_text("\n".join(params) + "\nFLASH_ROOT = %r\n" % str(tmp_path / "flash"))
+    out = micropython.run("import main", path=(tmp_path, FIRMWARE, ROOT / "boards/sim"), heap="192k", cwd=tmp_path)
+    assert "OSError" in out and out.rstrip().endswith("REBOOT")

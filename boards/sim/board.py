@@ -67,7 +67,7 @@ class _World:
         hello = False
         while True:
             try:
-                chunk = self.sock.recv(1024)
+                chunk = self.sock.recv(256)  # small: a large buffer needs a large hole in a fragmented heap
             except OSError as e:
                 if e.errno != errno.EAGAIN:
                     raise SystemExit(3)

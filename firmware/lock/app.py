@@ -194,10 +194,8 @@ class App:
         self.board.reset()
 
     async def run(self):
-        asyncio.create_task(self._control())
-        asyncio.create_task(ble.Service(self).run())
-        while True:
-            await asyncio.sleep_ms(60000)
+        # Returns only by raising: a lock whose drive loop or radio died must not sit there half alive.
+        await asyncio.gather(self._control(), ble.Service(self).run())
 
 
 def _finish_wipe():

@@ -1,4 +1,5 @@
-# The shell: wires the pure core to the board's drivers with one asyncio task per concern.
+# The shell: wires the pure core to the board's drivers: one control loop for the hardware, the BLE service
+# beside it.
 # Rules live in the core modules; this file only moves values between them and the hardware.
 import asyncio
 import json

@@ -56,3 +56,5 @@ def simlock(tmp_path, request):
     yield start
     for lock in started:
         lock.stop()
+    for lock in started:
+        assert not lock.crashes(), "the firmware crashed:\n" + lock.log()

@@ -104,6 +104,11 @@ class SimLock:
         self.bench("button press")
         return before, self.wait_for(lambda s: not s["pairing"], what="pairing mode closed")
 
+    def crashes(self):
+        """The firmware's tracebacks so far: it reboots after one (as a watchdog would), so a test that only
+        watches the lock's state could miss it."""
+        return [line for line in self.output if line.startswith("fw| ") and "Traceback" in line]
+
     def power_cycle(self):
         assert self.bench("power off")["ok"]
         assert self.bench("power on")["ok"]

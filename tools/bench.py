@@ -73,19 +73,31 @@ def module_costs():
     print(flush=True)
 
 
-def cycles_on(heap_k):
+def runs_on(heap_k, with_phone):
+    """Boot (calibrating), then optionally pair a phone and lock/unlock from it, then lock/unlock by button;
+    True if all of it worked without a single crash."""
     from sim import SimLock
     with tempfile.TemporaryDirectory() as tmp:
         lock = None
         try:
             lock = SimLock(pathlib.Path(tmp) / "flash", heap="%dk" % heap_k)
             lock.wait_for(lambda s: s["lock"] in ("locked", "unlocked"), timeout=30)
-            lock.close_pairing()
+            if with_phone:
+                phone = pathlib.Path(tmp) / "phone.json"
+                if lock.run_lockctl(phone, "pair", "--code", "135790", "--name", "bench").returncode:
+                    return False
+                for action in ("unlock", "lock"):
+                    if lock.run_lockctl(phone, action).returncode:
+                        return False
+                    lock.wait_lock(action + "ed", timeout=10)
+                lock.wait_for(lambda s: not s["pairing"], timeout=5)
+            else:
+                lock.close_pairing()
             for _ in range(2):
                 was = lock.state()["lock"]
                 lock.bench("button press")
                 lock.wait_lock("unlocked" if was == "locked" else "locked", timeout=10)
-            return True
+            return not lock.crashes()  # out of memory, then rebooted and carried on: still a failure
         except AssertionError:
             return False
         finally:
@@ -93,15 +105,16 @@ def cycles_on(heap_k):
                 lock.stop()
 
 
-def smallest_heap():
-    print("== RAM: smallest heap for boot + calibration + lock/unlock (compiled firmware, 64-bit host)")
+def smallest_heap(with_phone):
+    print("== RAM: smallest heap for boot + calibration + %slock/unlock by button (compiled firmware, 64-bit host)"
+          % ("pairing + lock/unlock from the phone + " if with_phone else ""))
     lo, hi = 32, 256
-    if not cycles_on(hi):
+    if not runs_on(hi, with_phone):
         print("does not run in %d KiB" % hi)
         return
     while hi - lo > 2:
         mid = (lo + hi) // 2
-        ok = cycles_on(mid)
+        ok = runs_on(mid, with_phone)
         print("  %3d KiB: %s" % (mid, "runs" if ok else "fails"), flush=True)
         lo, hi = (lo, mid) if ok else (mid, hi)
     print("smallest heap that runs: %d KiB (goal: 64 KiB; the simulator runs with %s)" % (hi, DEFAULT_HEAP))
@@ -116,4 +129,5 @@ if __name__ == "__main__":
     if what[0] in ("all", "ram"):
         module_costs()
     if what[0] in ("all", "heap"):
-        smallest_heap()
+        smallest_heap(with_phone=False)
+        smallest_heap(with_phone=True)

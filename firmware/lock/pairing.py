@@ -52,6 +52,8 @@ class LockPairing:
         if got:
             return wire.error(wire.E_BUSY if got == pairmode.BUSY else wire.E_NOT_PAIRING)
         code = ctx.passcode
+        if code.prs is None:
+            raise store.CorruptError()  # the code's record is damaged: no exchange could prove anything
         wait = code.locked_for(now_ms)
         if wait:
             return self.abandon(now_ms, wire.error(wire.E_LOCKED_OUT, struct.pack("<I", wait)))

@@ -46,14 +46,17 @@ class Passcode:
         self.on_wrong = None  # optional callback(now_ms): the shell shows a wrong code on the ring
         self.is_set, self.fails, self.iterations = False, 0, iterations
         self.salt = rng(16)
-        self.prs = bytes(32)  # the stored verifier
+        self.prs = bytes(32)  # type: bytes | None  # the stored verifier; None if its record is damaged
         try:
             rec = store.load(self.path)
         except store.CorruptError:
-            # Never fall back to "no code": that would let anyone set a new one.
+            # Never fall back to "no code": that would let anyone set a new one. Nor to a known verifier: zero
+            # bytes as CPace's PRS would let anyone pair. The verifier is unknown (None): a guess raises
+            # CorruptError (E_STORAGE) until a factory reset at the lock.
             rec = None
             self.is_set = True
             self.fails = _FREE_TRIES + 9
+            self.prs = None
         if rec and rec[0] == _RECORD_VERSION:
             flags, self.fails, self.iterations, self.salt, self.prs = struct.unpack("<BHI16s32s", rec[1])
             self.is_set = bool(flags & 1)
@@ -92,6 +95,8 @@ class Passcode:
 
     def check(self, code, now_ms):
         """One whole guess: (RIGHT, 0), (WRONG, lockout ms now) or (LOCKED, ms left; nothing counted)."""
+        if self.prs is None:
+            raise store.CorruptError()
         wait = self.begin_guess(now_ms)
         if wait:
             return LOCKED, wait

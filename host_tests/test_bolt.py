@@ -359,6 +359,25 @@ out(state=rig.b.state, cause=rig.b.last_cause, steps=rig.steps - before, error=r
     assert r["state"] == "locked"  # the cylinder is still in the locking half of the turn
 
 
+def test_a_stalled_controller_resumes_the_profile_and_still_feels_a_hand(micropython):
+    r = run(micropython, r"""
+rig = Rig(CAL["locked"])
+rig.w.cap = 12                      # the most the motor follows in one burst: 10 ms at 1200 steps/s
+rig.req("unlock")
+rig.run(300)
+rig.t += 80                         # the controller stalled (a GC, a flash write)
+biggest = abs(rig.tick())
+rig.run(100)
+rig.w.pos += 6                      # a hand turns the key the way the motor goes, a little ahead of it
+before = rig.steps
+rig.tick()
+rig.run(1000)
+out(biggest=biggest, cause=rig.b.last_cause, steps=rig.steps - before)
+""")
+    assert r["biggest"] <= 12, "a burst the motor cannot follow"
+    assert r["cause"] == "manual" and r["steps"] == 0, "the hand is felt and the motor stops"
+
+
 def test_boot_state_comes_from_the_sensed_position(micropython):
     r = run(micropython, r"""
 L, U = CAL["locked"], CAL["unlocked"]

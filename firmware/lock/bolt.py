@@ -32,8 +32,10 @@ ACTIONS = ["lock", "unlock", "unlatch", "lockngo", "fulllock", "calibrate"]
 _SETTLE_MS = const(100)  # after the profile, a sensor quiet this long means steps were lost, not late
 _REPLANS = const(2)  # lost-step recoveries per leg before it counts as a jam
 # A tick this late means the controller itself stalled (GC, a flash write, the scheduler): the motor got no
-# steps meanwhile, so the gap is neither progress nor a stall and the motion resumes where it stood.
-_LATE_MS = const(100)
+# steps meanwhile, so the gap is neither progress nor a stall and the motion resumes where it stood. Catching
+# up instead would be a burst the motor cannot follow: it loses those steps, and a hand turning the key its
+# way then looks like the motor catching up, so it is not felt. Three of the shell's 10 ms ticks.
+_LATE_MS = const(30)
 
 # Row per state, one character per ACTIONS entry: "-" accepted; refused as "*" "busy", "?" "uncalibrated",
 # "@" already there ("already_locked" in locked, "already_unlocked" in unlocked). Characters that are

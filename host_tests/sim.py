@@ -16,10 +16,18 @@ from simlock.control import command, lines  # noqa: E402
 from simlock.supervisor import DEFAULT_HEAP  # noqa: E402
 
 
+def _ephemeral_start():
+    try:
+        return int(pathlib.Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port_pair():
-    """A port P with P+1 also free (BLE and control)."""
+    """A port P with P+1 also free (BLE and control), below the kernel's ephemeral range: a port from that
+    range, free when checked, may be the local end of the next outgoing connection before the lock binds it."""
     for _ in range(200):
-        p = random.randrange(20000, 60000, 2)
+        p = random.randrange(10000, max(10002, _ephemeral_start() - 2), 2)
         try:
             with socket.socket() as a, socket.socket() as b:
                 a.bind(("127.0.0.1", p))

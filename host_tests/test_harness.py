@@ -131,6 +131,8 @@ BAD_COMMANDS = [
     ("battery lots", "not a number"),
     ("battery 99", "within"),
     ("turn 3.5", "not a number"),
+    ("turn 10 0", "positive"),
+    ("turn 10 20 30", "usage: turn"),
     ("jam maybe", "usage: jam"),
     ("button hold", "usage: button"),
     ("button hold -1", "hold time"),

@@ -69,12 +69,15 @@ def cmd_battery(sup, args):
 
 
 def cmd_turn(sup, args):
-    if len(args) != 1:
-        raise BenchError("usage: turn STEPS")
+    if len(args) not in (1, 2):
+        raise BenchError("usage: turn STEPS [STEPS_PER_S]")
     steps = _number(args[0], int)
     w = sup.world
+    speed = _number(args[1], int) if len(args) == 2 else w.physics["hand_speed"]
+    if speed <= 0:
+        raise BenchError("usage: turn STEPS [STEPS_PER_S]: the speed is a positive number")
     # A hand turns the key at a hand's speed, not in one jump.
-    per_tick = max(1, int(w.physics["hand_speed"] * 0.01))
+    per_tick = max(1, int(speed * 0.01))
     left = steps
     while left:
         d = max(-per_tick, min(per_tick, left))

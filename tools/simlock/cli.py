@@ -85,7 +85,7 @@ def main(argv=None):
     r.set_defaults(func=run)
     for name, help_ in (("state", "print the lock's state as JSON"),
                         ("button", "press | hold SECONDS | down | up"),
-                        ("battery", "VOLTS"), ("turn", "STEPS: turn the key by hand"),
+                        ("battery", "VOLTS"), ("turn", "STEPS [STEPS_PER_S]: turn the key by hand"),
                         ("jam", "on|off: block the bolt"), ("power", "off|on: cut or restore power"),
                         ("record", "SECONDS: print ring and state changes as JSON lines")):
         p = sub.add_parser(name, help=help_)

@@ -129,3 +129,24 @@ p.begin_guess(0)                       # the 5th guess, never answered
 print(json.dumps([p.locked_for(0), p.check("111111", 10)[0]]))
 """)
     assert out == [30000, 2]
+
+
+def test_a_right_code_does_not_forgive_a_guess_still_being_judged(micropython, tmp_path):
+    # A pairing exchange counts its guess at hello and is judged at confirm; meanwhile an admin's command
+    # carries the right code. The admin's success must not wipe the pairing's pending guess.
+    out = run(micropython, tmp_path, """
+p = passcode.Passcode(ROOT, 0, iterations=10)
+p.set_first("111111")
+for _ in range(3):
+    p.check("000000", 0)
+p.begin_guess(0)                       # the pairing's guess, counted
+admin = p.check("111111", 0)           # right code from an admin meanwhile
+after_admin = p.fails
+p.guess_failed(0)                      # the pairing's guess turns out wrong
+again = passcode.Passcode(ROOT, 0, iterations=10)   # and what the flash says after a reboot
+print(json.dumps([admin, after_admin, p.fails, p.tries_left(), again.fails]))
+""")
+    admin, after_admin, fails, tries_left, stored = out
+    assert admin == [0, 0]
+    assert after_admin == 1 and fails == 1 and stored == 1, "the wrong pairing guess still counts"
+    assert tries_left == 4

@@ -3,11 +3,12 @@
 # The code is stored only as PBKDF2-SHA256(code, salt, iterations); that verifier is also CPace's
 # password-related string (`prs`), so the lock never needs the digits themselves.
 # Every guess is counted (and persisted) BEFORE it is judged, and forgiven only on success: pulling the
-# power mid-guess still costs a try. After FREE_TRIES wrong guesses each further one locks guessing for
+# power mid-guess still costs a try. A success forgives the wrong guesses before it, never one still being
+# judged (a pairing exchange in flight while a command carries the right code). After FREE_TRIES wrong guesses each further one locks guessing for
 # 30 s, doubling, capped at 4 h, counted from that guess. The lockout is not stored as a time: at boot it
 # restarts in full from the stored count, so a power cut never shortens it.
 #
-# API: Passcode(root, now_ms, iterations, rng, first_lockout_ms) .is_set .fails .salt .iterations .prs
+# API: Passcode(root, now_ms, iterations, rng, first_lockout_ms) .is_set .fails .pending .salt .iterations .prs
 # .on_wrong; .check(code, now_ms) for a whole guess, or begin_guess / guess_ok / guess_failed around one;
 # .locked_for(now_ms) .tries_left() .set_first(code) .replace(code); valid(code).
 import os
@@ -45,6 +46,7 @@ class Passcode:
         self.rng = rng
         self.on_wrong = None  # optional callback(now_ms): the shell shows a wrong code on the ring
         self.is_set, self.fails, self.iterations = False, 0, iterations
+        self.pending = 0  # guesses counted and not yet judged
         self.salt = rng(16)
         self.prs = bytes(32)  # type: bytes | None  # the stored verifier; None if its record is damaged
         try:
@@ -78,20 +80,25 @@ class Passcode:
         wait = self.locked_for(now_ms)
         if not wait:
             self.fails = min(self.fails + 1, 0xFFFF)
-            store.save(self.path, _RECORD_VERSION,
-                       struct.pack("<BHI16s32s", self.is_set, self.fails, self.iterations, self.salt, self.prs))
+            self.pending += 1
+            self._save()
             self.last_guess = now_ms  # locked as if wrong, until proven right
         return wait
 
     def guess_failed(self, now_ms):
+        self.pending = max(0, self.pending - 1)
         self.last_guess = now_ms
         if self.on_wrong:
             self.on_wrong(now_ms)
 
     def guess_ok(self):
-        self.fails = 0
+        self.pending = max(0, self.pending - 1)
+        self.fails = self.pending  # the others still being judged stay counted
+        self._save()
+
+    def _save(self):
         store.save(self.path, _RECORD_VERSION,
-                   struct.pack("<BHI16s32s", self.is_set, 0, self.iterations, self.salt, self.prs))
+                   struct.pack("<BHI16s32s", self.is_set, self.fails, self.iterations, self.salt, self.prs))
 
     def check(self, code, now_ms):
         """One whole guess: (RIGHT, 0), (WRONG, lockout ms now) or (LOCKED, ms left; nothing counted)."""
@@ -122,4 +129,5 @@ class Passcode:
         self.salt = self.rng(16)
         self.prs = pbkdf2_sha256(raw, self.salt, self.iterations, 32)
         self.is_set = True
-        self.guess_ok()
+        self.fails = self.pending
+        self._save()

@@ -77,24 +77,25 @@ def build(tmp):
 
 
 def romfs(tmp, build_dir):
-    """A directory whose main.py boots `build_dir` from a ROMFS image; returns it and the image's size."""
+    """A directory whose main.py boots `build_dir` from a ROMFS image; returns it and the image."""
     image = pathlib.Path(tmp) / "firmware.romfs"
     subprocess.run([str(ROOT / ".venv/bin/mpremote"), "romfs", "--no-mpy", "--output", str(image), "build",
                     str(build_dir)], check=True, capture_output=True)
     boot = pathlib.Path(tmp) / "romboot"
     boot.mkdir()
     (boot / "main.py").write_text(ROMFS_BOOT % str(image))
-    return boot, image.stat().st_size
+    return boot, image
 
 
 def module_costs():
     print("== RAM: heap bytes per compiled module once imported (64-bit host; pairing modules load on demand)")
     with tempfile.TemporaryDirectory() as tmp:
         build_dir = build(tmp)
-        boot, size = romfs(tmp, build_dir)
+        boot, image = romfs(tmp, build_dir)
+        size = image.stat().st_size
         script = pathlib.Path(tmp) / "_cost.py"
         columns = []
-        for path, prelude in ((build_dir, ""), (boot, ROMFS_MOUNT % str(pathlib.Path(tmp) / "firmware.romfs"))):
+        for path, prelude in ((build_dir, ""), (boot, ROMFS_MOUNT % str(image))):
             script.write_text(prelude + MODULE_COST)
             env = dict(os.environ, MICROPYPATH=str(path) + ":.frozen")
             out = subprocess.run([str(ROOT / ".venv/bin/micropython"), "-X", "heapsize=4m", str(script)] + MODULES,
@@ -154,8 +155,8 @@ def smallest_heap(with_phone, from_rom):
     with tempfile.TemporaryDirectory() as tmp:
         build_dir, image_k = None, 0  # None: the simulator's own fresh build, modules loaded into the heap
         if from_rom:
-            build_dir, size = romfs(tmp, build(tmp))
-            image_k = (size + 1023) // 1024
+            build_dir, image = romfs(tmp, build(tmp))
+            image_k = (image.stat().st_size + 1023) // 1024
 
         def runs(k):
             return runs_on(k + image_k, with_phone, build_dir)

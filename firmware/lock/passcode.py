@@ -5,11 +5,12 @@
 # Every guess is counted (and persisted) BEFORE it is judged, and forgiven only on success: pulling the
 # power mid-guess still costs a try. A success forgives the wrong guesses before it, never one still being
 # judged (a pairing exchange in flight while a command carries the right code). After FREE_TRIES wrong
-# guesses each further one locks guessing for 30 s, doubling, capped at 4 h, counted from that guess. The lockout is not stored as a time: at boot it
-# restarts in full from the stored count, so a power cut never shortens it.
+# guesses each further one locks guessing for 30 s, doubling, capped at 4 h, counted from that guess. The
+# lockout is not stored as a time: at boot it restarts in full from the stored count, so a power cut never
+# shortens it.
 #
-# API: Passcode(root, now_ms, iterations, rng, first_lockout_ms) .is_set .fails .pending .salt .iterations .prs
-# .on_wrong; .check(code, now_ms) for a whole guess, or begin_guess / guess_ok / guess_failed around one;
+# API: Passcode(root, now_ms, iterations, rng, first_lockout_ms) .is_set .fails .pending .salt .iterations
+# .prs .on_wrong; .check(code, now_ms) for a whole guess, or begin_guess / guess_ok / guess_failed around one;
 # .locked_for(now_ms) .tries_left() .set_first(code) .replace(code); valid(code).
 import os
 import struct

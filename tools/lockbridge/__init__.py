@@ -1,0 +1,1 @@
+"""lockbridge: the lock on an MQTT broker for Home Assistant (see cli.py)."""

@@ -87,9 +87,12 @@ class Actions:
         if action is None:
             return None
         self._expect = [(a, t) for a, t in self._expect if t >= now]
-        own = bool(self._expect) and self._expect[0][0] == action
-        if own:
-            self._expect.pop(0)
+        steps = [a for a, _ in self._expect]
+        # The bridge's own moves are motor moves, which a poll sees under way (they take about a second); an
+        # arrival without the motion (a hand on the key) is never one of them.
+        own = action in steps and raw_state in _STARTS
+        if own:  # a step the lock skipped (lock'n'go on an unlocked door starts with its wait) is passed over
+            del self._expect[:steps.index(action) + 1]
         else:
             self._expect = []  # something else happened first: the rest of our command is no longer ours
         if action == "jam":

@@ -116,12 +116,13 @@ class HomeAssistant:
 
 
 def snapshot(port, prefix="homeassistant", base="lockbridge", settle=1.5, version=mqtt.MQTTv5):
-    """Every retained topic a newcomer gets from the broker: topic -> payload (empty ones are none)."""
+    """What a Home Assistant that connects now knows after `settle` s: topic -> latest payload, from the
+    retained messages and whatever was published meanwhile (an empty payload deletes a topic)."""
     ha = HomeAssistant(port, version, prefix, base)
     time.sleep(settle)
     ha.close()
     with ha.cond:
-        return {top: p for _, top, p, r in ha.messages if r and p}
+        return {top: p for top, p in ha.latest.items() if p}
 
 
 class BridgeProcess:

@@ -228,17 +228,18 @@ def test_outages_broker_bridge_and_lock_power(rig_factory):
     assert lock.bench("power on")["ok"]
     lock.wait_ready()
     on = time.monotonic()
-    ha.wait(rig.topic("availability"), lambda v: v == "online", since=on, timeout=30)
-    rig.state("LOCKED", since=on)
+    t, _ = ha.wait(rig.topic("availability"), lambda v: v == "online", since=on, timeout=30)
+    print("lock powered on -> available: %.2f s" % (t - on))
+    assert ha.latest[rig.topic("state")] == "LOCKED"
     time.sleep(COMMAND_TIMEOUT_S + 1)
     s = lock.state()
     assert s["lock"] == "locked" and s["position"] == position, "the dropped UNLOCK ran later: %s" % s
     assert not [p for t, top, p, _ in ha.messages if top == rig.topic("state") and t >= sent and p != "LOCKED"]
 
     # A retained command (a stray `mosquitto_pub -r`) is never taken: it would fire at every restart.
+    rig.bridge.stop()
     stray = time.monotonic()
     rig.ha.publish(rig.topic("set"), "UNLOCK", retain=True)
-    rig.bridge.stop()
     rig.bridge.start()
     ha.wait(rig.topic("last_command"), lambda v: "retained" in v, since=stray)
     time.sleep(1.5)

@@ -180,6 +180,7 @@ def run(args) -> None:
     if not cfg.current_locks():
         raise ValueError("no lock to carry yet: pair one first (lockbridge pair --sim HOST:PORT --code CODE)")
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    logging.getLogger("mqtt").setLevel(logging.CRITICAL)  # aiomqtt's; the bridge says it in its own words
     asyncio.run(Bridge(cfg, _out(args)).run())
 
 

@@ -9,6 +9,7 @@ PYTHON3 ?= python3
 .PHONY: setup sim test mpy check bench clean
 
 setup: $(STAMP)
+	@command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || echo "missing: Debian's mosquitto (the MQTT broker the bridge tests start): apt-get install mosquitto"
 
 $(STAMP): requirements.txt tools/pyproject.toml
 	test -x $(PY) || $(PYTHON3) -m venv $(VENV)

@@ -2,6 +2,7 @@
 
 - crypto primitives, firmware vs client (tools/bench_crypto.py)
 - pairing and per-command cost (tools/bench_security.py, when present)
+- what the Home Assistant bridge's held session and status poll cost the lock (tools/bench_bridge.py)
 - RAM: what each compiled module costs in heap once imported, and the smallest MicroPython heap on which the
   compiled firmware boots, calibrates and does a lock/unlock cycle; both again with the build deployed as a
   ROMFS image, whose modules run in place as from the ESP32's flash (the Unix port can only hold the image in
@@ -175,11 +176,14 @@ def smallest_heap(with_phone, from_rom):
 
 
 if __name__ == "__main__":
-    # `bench.py ram`: only the per-module table; `bench.py heap`: only the smallest-heap search
+    # `bench.py ram`: only the per-module table; `bench.py heap`: only the smallest-heap search;
+    # `bench.py bridge`: only what lockbridge's held session costs the lock
     what = sys.argv[1:] or ["all"]
     if what == ["all"]:
         run_script("bench_crypto.py")
         run_script("bench_security.py")
+    if what[0] in ("all", "bridge"):
+        run_script("bench_bridge.py")
     if what[0] in ("all", "ram"):
         module_costs()
     if what[0] in ("all", "heap"):

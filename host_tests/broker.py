@@ -27,11 +27,28 @@ def mosquitto_binary():
 class Mosquitto:
     """A broker of our own (no persistence: a restart forgets retained messages, the hard case)."""
 
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, users=None, tls=None):
+        """`users`: {name: password} (then nobody else gets in); `tls`: (ca, cert, key) files for a second
+        listener on `tls_port`."""
+        tmp = pathlib.Path(tmp_path)
         self.port = free_port_pair()
-        self.conf = pathlib.Path(tmp_path) / "mosquitto.conf"
-        self.conf.write_text("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % self.port)
-        self.log = pathlib.Path(tmp_path) / "mosquitto.log"
+        self.tls_port = self.port + 1
+        lines = ["listener %d 127.0.0.1" % self.port]
+        if tls:
+            lines += ["listener %d 127.0.0.1" % self.tls_port, "cafile %s" % tls[0], "certfile %s" % tls[1],
+                      "keyfile %s" % tls[2]]
+        if users:
+            passwords = tmp / "mosquitto.passwd"
+            for i, (name, password) in enumerate(users.items()):
+                subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if i == 0 else []) +
+                               [str(passwords), name, password], check=True, capture_output=True)
+            lines += ["allow_anonymous false", "password_file %s" % passwords]
+        else:
+            lines += ["allow_anonymous true"]
+        lines += ["persistence false", "user %s" % os.environ.get("USER", "root")]  # never drop to `mosquitto`
+        self.conf = tmp / "mosquitto.conf"
+        self.conf.write_text("\n".join(lines) + "\n")
+        self.log = tmp / "mosquitto.log"
         self.proc = None
         self.start()
 
@@ -68,12 +85,14 @@ class HomeAssistant:
     """What Home Assistant's MQTT integration sees: every message on the discovery and bridge topics, with
     the time it arrived; `retained` = the broker's current retained value per topic as a newcomer sees it."""
 
-    def __init__(self, port, version=mqtt.MQTTv5, prefix="homeassistant", base="lockbridge"):
+    def __init__(self, port, version=mqtt.MQTTv5, prefix="homeassistant", base="lockbridge", login=None):
         self.messages = []   # (monotonic time, topic, payload str, retain flag)
         self.latest = {}
         self.cond = threading.Condition()
         self.topics = [prefix + "/#", base + "/#"]
         self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=version)
+        if login:
+            self.c.username_pw_set(*login)
         self.c.on_connect = self._on_connect
         self.c.on_message = self._on_message
         self.c.reconnect_delay_set(0.2, 1)

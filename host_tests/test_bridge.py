@@ -284,3 +284,97 @@ def test_two_locks_one_revoked_one_removed_over_mqtt_3_1_1(rig_factory):
     assert len(configs_of(retained, "back")) == 9
     code, err = lockbridge(rig.config_home, "remove", "front")
     assert code == 1 and err.startswith("lockbridge: ") and "no lock named" in err
+
+
+def _tls_files(tmp_path):
+    """A CA and a broker certificate for 127.0.0.1, made with `cryptography`."""
+    import datetime
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(cn):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("test home CA")).issuer_name(name("test home CA"))
+          .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now - datetime.timedelta(hours=1))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(name("127.0.0.1")).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(2).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    files = [tmp_path / n for n in ("ca.pem", "broker.pem", "broker.key")]
+    files[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    files[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    files[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return files
+
+
+def test_broker_login_tls_config_file_and_an_unreachable_lock(tmp_path):
+    """No lock at all: the bridge logs in over TLS with a password file, announces the lock it has an identity
+    for, shows it unavailable, and answers a command with an error within its deadline."""
+    import sim
+    from lockctl import identity
+    users = {"lockbridge": "bridge-secret", "homeassistant": "ha-secret"}
+    broker = Mosquitto(tmp_path, users=users, tls=_tls_files(tmp_path))
+    ha = HomeAssistant(broker.port, login=("homeassistant", "ha-secret"))
+    config_home = tmp_path / "cfg"
+    nobody = sim.free_port_pair()   # nothing listens there: a lock out of range
+    identity.save(config_home / "lockbridge" / "locks" / "garage.json", "sim:127.0.0.1:%d" % nobody,
+                  0x12345678, bytes(32), "ha-bridge", True)
+    (tmp_path / "pw-wrong").write_text("nope\n")
+    (tmp_path / "pw").write_text("bridge-secret\n")
+    conf = tmp_path / "bridge.toml"
+    conf.write_text('broker = "mqtts://127.0.0.1:%d"\nca_file = "%s"\nusername = "lockbridge"\n'
+                    'password_file = "%s"\ncommand_timeout_s = 3\nreconnect_max_s = 2\n'
+                    % (broker.tls_port, tmp_path / "ca.pem", tmp_path / "pw-wrong"))
+    bridge = BridgeProcess(config_home, "--config", str(conf), "run")
+    try:
+        deadline = time.monotonic() + 20
+        while not any("not authori" in line.lower() for line in bridge.output):
+            assert time.monotonic() < deadline, bridge.log()
+            time.sleep(0.2)
+        assert "lockbridge/status" not in ha.latest
+        bridge.stop()
+        started = time.monotonic()
+        bridge = BridgeProcess(config_home, "--config", str(conf), "run", "--password-file", str(tmp_path / "pw"))
+        ha.wait("lockbridge/status", lambda v: v == "online", since=started)
+        ha.wait("lockbridge/garage/connection", lambda v: v == "unreachable", since=started)
+        assert ha.wait("lockbridge/garage/availability", since=started)[1] == "offline"
+        ha.wait("homeassistant/lock/lockbridge_garage/lock/config", since=started)
+        sent = time.monotonic()
+        ha.publish("lockbridge/garage/set", "LOCK")
+        t, answer = ha.wait("lockbridge/garage/last_command", lambda v: v.startswith("lock: error"), since=sent)
+        assert t - sent < 3 + 5, answer
+        assert "connected to the broker at 127.0.0.1:%d" % broker.tls_port in bridge.log()
+    finally:
+        print(bridge.log())
+        bridge.stop()
+        ha.close()
+        broker.stop()
+
+
+def test_command_line_errors_are_one_line(tmp_path):
+    cases = [
+        (("run", "--broker", "mqtt://127.0.0.1:1"), "no lock to carry yet"),
+        (("run", "--broker", "http://x"), "mqtt://HOST:PORT"),
+        (("run",), "which broker"),
+        (("pair", "--code", CODE), "which lock"),
+        (("pair", "--sim", "127.0.0.1:1", "--code", "12"), "6 digits"),
+        (("pair", "--sim", "127.0.0.1:1", "--code", CODE, "--lock", "a/b"), "lock name"),
+        (("remove", "nothing"), "no lock named"),
+        (("--config", str(tmp_path / "missing.toml"), "locks"), "cannot read the config file"),
+    ]
+    for args, says in cases:
+        code, err = lockbridge(tmp_path, *args)
+        assert code == 1 and err.startswith("lockbridge: ") and "\n" not in err and says in err, (args, err)
+    assert lockbridge(tmp_path, "locks") == (0, [])

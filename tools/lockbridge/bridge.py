@@ -60,23 +60,31 @@ class Bridge:
         self.stopping = asyncio.Event()
         self.out = out  # a line per notable event, for the person running the bridge
         self.locks_topic = cfg.base_topic + "/bridge/locks"
+        self.skipped: dict[str, str] = {}
 
     def say(self, text: str) -> None:
         if self.out:
             self.out(text)
 
     # --- locks ------------------------------------------------------------------------------------------
+    def _skip(self, conf: LockConf, why: str) -> None:
+        """A lock that cannot be carried is said once (reconcile runs every 2 s), not at every pass."""
+        if self.skipped.get(conf.name) != why:
+            self.skipped[conf.name] = why
+            self.say("%s: not carried: %s" % (conf.name, why))
+
     def _start_lock(self, conf: LockConf) -> None:
         try:
             ident = load_identity(conf.identity)
         except Exception as e:
-            self.say("%s: %s" % (conf.name, e))
+            self._skip(conf, str(e))
             return
         where = conf.address or ident.get("lock")
         if not where:
-            self.say("%s: the identity %s records no lock address: give one in the config file"
-                     % (conf.name, conf.identity))
+            self._skip(conf, "the identity %s records no lock address: give one in the config file"
+                       % conf.identity)
             return
+        self.skipped.pop(conf.name, None)
         t = discovery.Topics(self.cfg.base_topic, conf.name)
 
         def emit(kind, value, name=conf.name):

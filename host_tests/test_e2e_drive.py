@@ -43,7 +43,7 @@ def pair_owner(lock, tmp_path, **settings):
     """A lock with no device opens pairing mode at boot; the first pairing makes the owner and closes it."""
     lock.wait_for(lambda s: s["pairing"], timeout=10, what="pairing mode at first boot")
     identity = tmp_path / "owner.json"
-    assert ok(lock, identity, "pair", "--code", CODE, "--name", "owner")["admin"]
+    assert ok(lock, identity, "setup", "--code", CODE, "--name", "owner")["admin"]
     lock.wait_for(lambda s: not s["pairing"], what="pairing closed by the pairing")
     for name, value in settings.items():
         ok(lock, identity, "settings", "--" + name, str(value), "--code", CODE)

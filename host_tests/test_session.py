@@ -95,7 +95,8 @@ def lock(tmp_path):
 
 def pair(lock, who, name):
     lock.line("E")
-    got = client.pair(lock.transport(who), "123456", name)
+    first = not state(lock)["code_set"]
+    got = (client.setup if first else client.pair)(lock.transport(who), "123456", name)
     return got, client.Session(lock.transport(who), got.device_id, got.key)
 
 
@@ -158,7 +159,7 @@ def test_change_code_needs_the_old_one(lock):
 
 def test_non_admin_devices_may_operate_but_not_manage(tmp_path, micropython):
     first = PipeLock(str(tmp_path), iterations=100)
-    ga = client.pair(first.transport("a"), "123456", "alice")
+    ga = client.setup(first.transport("a"), "123456", "alice")
     first.close()
     # A non-admin device (later issues create these by invitation), put straight into the registry.
     gid = micropython.json("""
@@ -233,7 +234,7 @@ def test_a_device_may_revoke_itself_and_hears_that_it_worked(lock):
 
 def test_listing_pages_through_many_devices(tmp_path, micropython):
     first = PipeLock(str(tmp_path), iterations=100)
-    ga = client.pair(first.transport("a"), "123456", "alice")
+    ga = client.setup(first.transport("a"), "123456", "alice")
     first.close()
     micropython.json("""
 from lock.devices import Registry

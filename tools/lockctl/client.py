@@ -66,15 +66,45 @@ def code_bytes(code: str) -> bytes:
     return code.encode()
 
 
+class PairingRefused(Exception):
+    """The client stopped a pairing before sending anything derived from the code; the text says why."""
+
+
+NOT_FRESH = ("this lock already has a security code (it was set up before): pair this device with "
+             "`lockctl pair --code CODE` using that code, or factory-reset the lock at its button first")
+CLAIMS_FRESH = ("this lock says it has no security code yet, so nothing was sent: if it is your new lock, "
+                "set it up with `lockctl setup --code CODE`; if you paired it before, someone may be "
+                "impersonating it (stay near the door and try again)")
+
+
+def setup(transport: Transport, code: str, name: str, type_: str = "phone",
+          rng: Callable[[int], bytes] = os.urandom) -> Paired:
+    """Set up a fresh lock: `code` becomes its security code and this device its first admin.
+
+    Trust on first use: nothing authenticates a fresh lock (docs/SECURITY.md). Refuses a lock that
+    already has a code (PairingRefused) before sending anything derived from `code`."""
+    return _pair(transport, code, name, type_, rng, True)
+
+
 def pair(transport: Transport, code: str, name: str, type_: str = "phone",
          rng: Callable[[int], bytes] = os.urandom) -> Paired:
-    """Pair with a lock in pairing mode. On a fresh lock `code` becomes its security code."""
+    """Pair with a lock that has a security code, proving `code` by CPace.
+
+    A lock claiming to be fresh is refused (PairingRefused) before anything derived from `code` is sent:
+    the claim is not authenticated, and honouring it would hand the code to whoever made it."""
+    return _pair(transport, code, name, type_, rng, False)
+
+
+def _pair(transport: Transport, code: str, name: str, type_: str, rng: Callable[[int], bytes],
+          want_setup: bool) -> Paired:
     code_raw = code_bytes(code)
     cnonce = rng(16)
     hello = wire.message(wire.PAIR_HELLO, cnonce + bytes((TYPES.index(type_),)) + wire.text(name))
     r = wire.Reader(wire.expect(transport.exchange("pair", hello), wire.PAIR_CHALLENGE))
     flags, lnonce, salt, iterations, ya = r.u8(), r.take(16), r.take(16), r.u32(), r.take(32)
     setup = bool(flags & FLAG_SETUP)
+    if setup != want_setup:
+        raise PairingRefused(NOT_FRESH if want_setup else CLAIMS_FRESH)
     sid = cnonce + lnonce
     prs = SETUP_PRS if setup else crypto.pbkdf2_sha256(code_raw, salt, iterations, 32)
     scalar = rng(32)

@@ -21,9 +21,23 @@ def load(path: pathlib.Path) -> dict:
         return {"lock": data.get("lock"), "device_id": int(data["device_id"]), "key": bytes.fromhex(data["key"]),
                 "name": data.get("name", ""), "admin": bool(data.get("admin"))}
     except FileNotFoundError:
-        raise IdentityError("no identity at %s: pair first (lockctl pair --code CODE --name NAME)" % path) from None
+        raise IdentityError("no identity at %s: set up a new lock first (lockctl setup --code CODE), "
+                            "or pair with one (lockctl pair --code CODE)" % path) from None
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise IdentityError("unreadable identity %s: %s" % (path, e)) from None
+
+
+def for_lock(where: str, dirs) -> list[pathlib.Path]:
+    """The identity files in `dirs` that were paired with the lock at `where` (e.g. "ble:AA:BB:...")."""
+    found = []
+    for d in dict.fromkeys(pathlib.Path(x) for x in dirs):
+        for f in sorted(d.glob("*.json")) if d.is_dir() else ():
+            try:
+                if json.loads(f.read_text()).get("lock") == where:
+                    found.append(f)
+            except (OSError, ValueError, AttributeError):
+                continue  # not an identity file
+    return found
 
 
 def save(path: pathlib.Path, lock: str | None, device_id: int, key: bytes, name: str, admin: bool) -> None:

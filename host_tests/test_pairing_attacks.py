@@ -1,0 +1,97 @@
+"""Attacks on pairing (issue 9): a fake lock that claims to be fresh, a relay that rewrites the hello, a fake
+lock that asks for an absurd PBKDF2 count, a client that stalls the pairing window. The fake locks are built
+from the client's own crypto (tools/lockctl/crypto.py); the real lock is the firmware under MicroPython."""
+import json
+import struct
+import sys
+
+import pytest
+
+import mpy
+
+sys.path.insert(0, str(mpy.ROOT / "tools"))
+from lockctl import cli, client, crypto, transports, wire  # noqa: E402
+
+CODE = "123456"
+
+
+class FakeLock:
+    """A lock impersonator: answers PAIR_HELLO with a challenge it chooses and, if a PAIR_CONFIRM comes,
+    does what the real lock would do for those flags (for a "fresh" claim: opens the sealed code)."""
+
+    def __init__(self, flags=client.FLAG_SETUP, iterations=1000):
+        self.flags, self.iterations = flags, iterations
+        self.received = []          # every message the client sent, in order
+        self.stolen = None          # the code, if the client ever sealed one to us
+
+    def exchange(self, channel, message):
+        self.received.append(message)
+        mtype, body = wire.parse(message)
+        if mtype == wire.PAIR_HELLO:
+            self.hello = body
+            self.lnonce, self.salt, self.scalar = bytes(range(16)), bytes(16), bytes(range(1, 33))
+            self.sid = body[:16] + self.lnonce
+            prs = client.SETUP_PRS if self.flags & client.FLAG_SETUP else bytes(32)
+            self.ya = crypto.share(crypto.generator(prs, client.CI, self.sid), self.scalar)
+            self.challenge = (bytes((self.flags,)) + self.lnonce + self.salt + struct.pack("<I", self.iterations)
+                              + self.ya)
+            return wire.message(wire.PAIR_CHALLENGE, self.challenge)
+        yb, tag_c, sealed = body[:32], body[32:64], body[64:]
+        isk = crypto.isk(self.scalar, self.ya, yb, b"", b"", self.sid, True)
+        keys = crypto.hkdf(isk, self.sid, client.PAIR_INFO, 112)
+        self.stolen = crypto.CCM(keys[64:80]).open(client.NONCE_C2L, sealed,
+                                                    bytes((wire.VERSION, wire.PAIR_CONFIRM)))
+        return wire.message(wire.PAIR_DONE, crypto.hmac_sha256(keys[32:64], b"L" + yb + self.ya) +
+                            crypto.CCM(keys[64:80]).seal(client.NONCE_L2C, struct.pack("<IB", 7, 1),
+                                                         bytes((wire.VERSION, wire.PAIR_DONE))))
+
+    def close(self):
+        pass
+
+
+def lockctl(monkeypatch, capsys, fake, *args):
+    """`lockctl --sim ... ARGS` in this process, its radio replaced by `fake`: (exit code, stdout, stderr)."""
+    monkeypatch.setattr(transports, "SimTransport", lambda hostport: fake)
+    rc = cli.main(["--sim", "127.0.0.1:1", *args])
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_a_fake_fresh_lock_gets_nothing_derived_from_the_code_from_pair(tmp_path, monkeypatch, capsys):
+    ident = tmp_path / "phone.json"
+    fake = FakeLock(flags=client.FLAG_SETUP)
+    rc, out, err = lockctl(monkeypatch, capsys, fake, "--identity", str(ident), "pair", "--code", CODE)
+    assert rc == 1 and out == ""
+    assert "no security code yet" in err and "lockctl setup" in err and "impersonat" in err
+    assert len(err.strip().splitlines()) == 1
+    # Only the hello went out (nonce, type, name: nothing the code went into), and no identity was written.
+    assert [wire.parse(m)[0] for m in fake.received] == [wire.PAIR_HELLO]
+    assert fake.stolen is None and not ident.exists()
+
+
+def test_the_same_fake_lock_reads_the_code_from_setup_which_is_trust_on_first_use(tmp_path, monkeypatch, capsys):
+    """The control for the test above: the fake lock really is a working attacker, and `setup` (which the
+    user runs only for a lock fresh out of its box) is exactly what it can exploit."""
+    fake = FakeLock(flags=client.FLAG_SETUP)
+    rc, out, err = lockctl(monkeypatch, capsys, fake, "--identity", str(tmp_path / "p.json"), "setup",
+                           "--code", CODE)
+    assert rc == 0, err
+    assert fake.stolen == CODE.encode()
+
+
+def test_setup_refuses_a_lock_this_device_already_paired_with(tmp_path, monkeypatch, capsys):
+    from lockctl import identity
+    identity.save(tmp_path / "home.json", "sim:127.0.0.1:1", 7, bytes(32), "me", True)
+    fake = FakeLock(flags=client.FLAG_SETUP)
+    rc, out, err = lockctl(monkeypatch, capsys, fake, "--identity", str(tmp_path / "second.json"), "setup",
+                           "--code", CODE)
+    assert rc == 1 and "already paired with that lock" in err and "home.json" in err
+    assert fake.received == []              # refused before connecting at all
+
+
+def test_setup_refuses_a_lock_that_already_has_a_code(tmp_path, monkeypatch, capsys):
+    fake = FakeLock(flags=0)
+    rc, out, err = lockctl(monkeypatch, capsys, fake, "--identity", str(tmp_path / "p.json"), "setup",
+                           "--code", CODE)
+    assert rc == 1 and "already has a security code" in err and "lockctl pair" in err
+    assert [wire.parse(m)[0] for m in fake.received] == [wire.PAIR_HELLO]

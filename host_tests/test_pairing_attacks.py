@@ -37,7 +37,7 @@ class FakeLock:
                               + self.ya)
             return wire.message(wire.PAIR_CHALLENGE, self.challenge)
         yb, tag_c, sealed = body[:32], body[32:64], body[64:]
-        isk = crypto.isk(self.scalar, self.ya, yb, b"", b"", self.sid, True)
+        isk = crypto.isk(self.scalar, self.ya, yb, self.challenge[:-32], self.hello, self.sid, True)
         keys = crypto.hkdf(isk, self.sid, client.PAIR_INFO, 112)
         self.stolen = crypto.CCM(keys[64:80]).open(client.NONCE_C2L, sealed,
                                                     bytes((wire.VERSION, wire.PAIR_CONFIRM)))
@@ -95,3 +95,70 @@ def test_setup_refuses_a_lock_that_already_has_a_code(tmp_path, monkeypatch, cap
                            "--code", CODE)
     assert rc == 1 and "already has a security code" in err and "lockctl pair" in err
     assert [wire.parse(m)[0] for m in fake.received] == [wire.PAIR_HELLO]
+
+
+# --- against the firmware's lock (LockProtocol under MicroPython, tools/pipelock.py) ------------------------
+
+ITER = 1000
+
+
+@pytest.fixture
+def lock(tmp_path):
+    from lockctl.transports import PipeLock
+    pl = PipeLock(str(tmp_path), iterations=ITER)
+    owner = client.setup(pl.transport("owner"), CODE, "owner")
+    pl.owner = client.Session(pl.transport("owner"), owner.device_id, owner.key)
+    pl.line("E")
+    yield pl
+    pl.close()
+
+
+def state(lock):
+    return json.loads(lock.line("S"))
+
+
+class Relay:
+    """A man in the middle between a client and the lock that rewrites what passes with `rewrite`."""
+
+    def __init__(self, inner, rewrite):
+        self.inner, self.rewrite = inner, rewrite
+
+    def exchange(self, channel, message):
+        mtype, body = wire.parse(message)
+        return self.inner.exchange(channel, wire.message(mtype, self.rewrite(mtype, body)))
+
+    def close(self):
+        self.inner.close()
+
+
+def test_a_relay_that_rewrites_the_hello_makes_the_pairing_fail(lock):
+    def as_fob(mtype, body):    # a phone called "kitchen" becomes a fob called "spare fob"
+        return body[:16] + bytes((client.TYPES.index("fob"),)) + wire.text("spare fob") if mtype == wire.PAIR_HELLO \
+            else body
+    with pytest.raises(wire.LockError) as e:
+        client.pair(Relay(lock.transport("k"), as_fob), CODE, "kitchen", "phone")
+    assert e.value.code in (wire.E_BAD_CODE, wire.E_AUTH)
+    assert [d["name"] for d in lock.owner.devices()] == ["owner"]
+    # Untouched, the same pairing goes through and the lock stores what the phone said.
+    client.pair(Relay(lock.transport("k"), lambda mtype, body: body), CODE, "kitchen", "phone")
+    assert [(d["name"], d["type"]) for d in lock.owner.devices()][1:] == [("kitchen", "phone")]
+
+
+@pytest.mark.parametrize("field", [slice(1, 17), slice(17, 33), slice(33, 37)])   # lnonce, salt, iterations
+def test_a_relay_that_rewrites_the_challenge_makes_the_pairing_fail(lock, field):
+    t = lock.transport("k")
+
+    class ChallengeRelay:
+        def exchange(self, channel, message):
+            reply = t.exchange(channel, message)
+            if wire.parse(reply)[0] == wire.PAIR_CHALLENGE:
+                b = bytearray(reply)
+                b[2 + field.start] ^= 1
+                reply = bytes(b)
+            return reply
+
+        def close(self):
+            t.close()
+    with pytest.raises(wire.LockError):
+        client.pair(ChallengeRelay(), CODE, "kitchen")
+    assert len(lock.owner.devices()) == 1

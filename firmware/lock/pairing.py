@@ -7,7 +7,10 @@
 #               <-  PAIR_DONE tagL sealed(id flags)     (or ERROR bad code, guess stays counted)
 #
 # sid = cnonce | lnonce; PRS = the code's PBKDF2 verifier (a fresh lock has none: the setup exchange is
-# unauthenticated, trust on first use, and carries the new code inside). ISK -> HKDF(salt sid, info _INFO,
+# unauthenticated, trust on first use, and carries the new code inside). Everything either side said goes
+# into CPace's associated data, so a relay that rewrites any of it makes the exchange fail: ADa (the lock's,
+# as initiator) = the challenge's body before Ya (flags lnonce salt iterations), ADb = the hello's body
+# (cnonce type name). ISK -> HKDF(salt sid, info _INFO,
 # 112 bytes) -> client confirm key | lock confirm key (32 each) | transport key (16) | device key (32); the
 # device key thus never crosses the air at all. tagC = HMAC(client key, "C" Ya Yb), tagL = HMAC(lock key,
 # "L" Yb Ya); the sealed parts use CCM with the transport key and the fixed nonces below.
@@ -21,8 +24,8 @@ from lock import wire, cpace, devices, store, pairmode
 from lock.kdf import hkdf, hmac_sha256, ct_eq
 from lock.ccm import CCM
 
-_CI = const(b"smartlock pair v1")
-_INFO = const(b"lock pair v1")
+_CI = const(b"smartlock pair v2")   # v2: both messages bound as associated data
+_INFO = const(b"lock pair v2")
 _SETUP_PRS = const(b"smartlock: no code set")
 _NONCE_C2L = const(b"pair c2l\0\0\0\0\0")
 _NONCE_L2C = const(b"pair l2c\0\0\0\0\0")
@@ -41,6 +44,7 @@ class LockPairing:
     def hello(self, body, now_ms):
         """Reply to PAIR_HELLO; a guess is counted (and persisted) before the challenge goes out."""
         ctx = self.ctx
+        self.ad_b = bytes(body)
         r = wire.Reader(body)
         cnonce = r.take(16)
         self.type = r.u8()
@@ -67,8 +71,9 @@ class LockPairing:
         self.sid = cnonce + lnonce
         self.scalar = ctx.rng(32)
         self.ya = cpace.share(cpace.generator(_SETUP_PRS if self.setup else code.prs, _CI, self.sid), self.scalar)
-        return wire.message(wire.PAIR_CHALLENGE, bytes((_FLAG_SETUP if self.setup else 0,)) + lnonce + code.salt +
-                            struct.pack("<I", code.iterations) + self.ya)
+        self.ad_a = (bytes((_FLAG_SETUP if self.setup else 0,)) + lnonce + code.salt +
+                     struct.pack("<I", code.iterations))
+        return wire.message(wire.PAIR_CHALLENGE, self.ad_a + self.ya)
 
     def confirm(self, body, now_ms):
         """Reply to PAIR_CONFIRM: PAIR_DONE, or an error. The exchange is over either way."""
@@ -80,7 +85,7 @@ class LockPairing:
         yb = r.take(32)
         tag_c = r.take(32)
         sealed = r.take(len(body) - 64)
-        isk = cpace.isk(self.scalar, ya, yb, b"", b"", self.sid, True)
+        isk = cpace.isk(self.scalar, ya, yb, self.ad_a, self.ad_b, self.sid, True)
         if isk is None:
             return self.abandon(now_ms, None)
         keys = hkdf(isk, self.sid, _INFO, 112)

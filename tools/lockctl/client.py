@@ -14,8 +14,8 @@ from typing import Callable, Protocol
 from . import crypto
 from . import wire
 
-CI = b"smartlock pair v1"
-PAIR_INFO = b"lock pair v1"
+CI = b"smartlock pair v2"
+PAIR_INFO = b"lock pair v2"
 SETUP_PRS = b"smartlock: no code set"
 NONCE_C2L = b"pair c2l\0\0\0\0\0"
 NONCE_L2C = b"pair l2c\0\0\0\0\0"
@@ -99,8 +99,11 @@ def _pair(transport: Transport, code: str, name: str, type_: str, rng: Callable[
           want_setup: bool) -> Paired:
     code_raw = code_bytes(code)
     cnonce = rng(16)
-    hello = wire.message(wire.PAIR_HELLO, cnonce + bytes((TYPES.index(type_),)) + wire.text(name))
-    r = wire.Reader(wire.expect(transport.exchange("pair", hello), wire.PAIR_CHALLENGE))
+    hello = cnonce + bytes((TYPES.index(type_),)) + wire.text(name)
+    challenge = wire.expect(transport.exchange("pair", wire.message(wire.PAIR_HELLO, hello)), wire.PAIR_CHALLENGE)
+    if len(challenge) != 69:
+        raise wire.LockError(wire.E_BAD_FRAME)
+    r = wire.Reader(challenge)
     flags, lnonce, salt, iterations, ya = r.u8(), r.take(16), r.take(16), r.u32(), r.take(32)
     setup = bool(flags & FLAG_SETUP)
     if setup != want_setup:
@@ -109,7 +112,8 @@ def _pair(transport: Transport, code: str, name: str, type_: str, rng: Callable[
     prs = SETUP_PRS if setup else crypto.pbkdf2_sha256(code_raw, salt, iterations, 32)
     scalar = rng(32)
     yb = crypto.share(crypto.generator(prs, CI, sid), scalar)
-    isk = crypto.isk(scalar, yb, ya, b"", b"", sid, False)
+    # Both messages as associated data (ADa the lock's, ADb ours): a relay that changed either fails the pairing.
+    isk = crypto.isk(scalar, yb, ya, hello, challenge[:-32], sid, False)
     if isk is None:
         raise wire.LockError(10)
     okm = crypto.hkdf(isk, sid, PAIR_INFO, 112)

@@ -12,7 +12,7 @@ sys.path.insert(0, str(mpy.ROOT / "tools"))
 from lockctl import client, transcripts, wire  # noqa: E402
 from lockctl.transports import PipeLock  # noqa: E402
 
-ITER = 200
+ITER = 1000
 
 
 @pytest.fixture

@@ -77,6 +77,7 @@ def test_the_same_fake_lock_reads_the_code_from_setup_which_is_trust_on_first_us
                            "--code", CODE)
     assert rc == 0, err
     assert fake.stolen == CODE.encode()
+    assert json.loads((tmp_path / "p.json").read_text())["iterations"] == fake.iterations   # pinned
 
 
 def test_setup_refuses_a_lock_this_device_already_paired_with(tmp_path, monkeypatch, capsys):
@@ -97,6 +98,34 @@ def test_setup_refuses_a_lock_that_already_has_a_code(tmp_path, monkeypatch, cap
     assert [wire.parse(m)[0] for m in fake.received] == [wire.PAIR_HELLO]
 
 
+def test_a_fake_lock_asking_for_2_to_the_32_iterations_is_refused_at_once(tmp_path, monkeypatch, capsys):
+    def no_pbkdf2(*args):
+        raise AssertionError("the client started PBKDF2 for a count it should refuse")
+    monkeypatch.setattr(crypto, "pbkdf2_sha256", no_pbkdf2)
+    for count in (2**32 - 1, client.MAX_ITERATIONS + 1, client.MIN_ITERATIONS - 1, 0):
+        fake = FakeLock(flags=0, iterations=count)
+        rc, out, err = lockctl(monkeypatch, capsys, fake, "--identity", str(tmp_path / "p.json"), "pair",
+                               "--code", CODE)
+        assert rc == 1 and "%d PBKDF2 iterations" % count in err, err
+        assert [wire.parse(m)[0] for m in fake.received] == [wire.PAIR_HELLO]
+
+
+def test_a_known_lock_asking_for_another_iteration_count_than_pinned_is_refused(tmp_path, monkeypatch, capsys):
+    from lockctl import identity
+    identity.save(tmp_path / "home.json", "sim:127.0.0.1:1", 7, bytes(32), "me", True, iterations=2000)
+    fake = FakeLock(flags=0, iterations=4000)
+    rc, out, err = lockctl(monkeypatch, capsys, fake, "--identity", str(tmp_path / "second.json"), "pair",
+                           "--code", CODE)
+    assert rc == 1 and "said 2000" in err and "impersonat" in err
+    assert [wire.parse(m)[0] for m in fake.received] == [wire.PAIR_HELLO]
+    # The pinned count itself gets past the hello (this fake does not know the code, so it then fails).
+    fake = FakeLock(flags=0, iterations=2000)
+    rc, out, err = lockctl(monkeypatch, capsys, fake, "--identity", str(tmp_path / "second.json"), "pair",
+                           "--code", CODE)
+    assert rc == 1 and [wire.parse(m)[0] for m in fake.received] == [wire.PAIR_HELLO, wire.PAIR_CONFIRM]
+    assert "authentication failed" in err
+
+
 # --- against the firmware's lock (LockProtocol under MicroPython, tools/pipelock.py) ------------------------
 
 ITER = 1000
@@ -107,6 +136,7 @@ def lock(tmp_path):
     from lockctl.transports import PipeLock
     pl = PipeLock(str(tmp_path), iterations=ITER)
     owner = client.setup(pl.transport("owner"), CODE, "owner")
+    assert owner.iterations == ITER         # what the identity file pins
     pl.owner = client.Session(pl.transport("owner"), owner.device_id, owner.key)
     pl.line("E")
     yield pl
@@ -141,7 +171,7 @@ def test_a_relay_that_rewrites_the_hello_makes_the_pairing_fail(lock):
     assert [d["name"] for d in lock.owner.devices()] == ["owner"]
     # Untouched, the same pairing goes through and the lock stores what the phone said.
     client.pair(Relay(lock.transport("k"), lambda mtype, body: body), CODE, "kitchen", "phone")
-    assert [(d["name"], d["type"]) for d in lock.owner.devices()][1:] == [("kitchen", "phone")]
+    assert sorted((d["name"], d["type"]) for d in lock.owner.devices()) == [("kitchen", "phone"), ("owner", "phone")]
 
 
 @pytest.mark.parametrize("field", [slice(1, 17), slice(17, 33), slice(33, 37)])   # lnonce, salt, iterations

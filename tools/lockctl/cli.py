@@ -111,8 +111,8 @@ def run(args) -> None:
         if path.exists() and not args.force:
             raise ValueError("%s already holds an identity: use --identity FILE for another lock, "
                              "or --force to replace it" % path)
+        known = identity.for_lock(_where(args, None), (path.parent, identity.default_path().parent))
         if args.cmd == "setup":
-            known = identity.for_lock(_where(args, None), (path.parent, identity.default_path().parent))
             if known:
                 raise ValueError("this device already paired with that lock (%s), so it is not new: pair with "
                                  "`lockctl pair --code CODE`; only if you factory-reset it yourself, delete "
@@ -121,10 +121,14 @@ def run(args) -> None:
         client.code_bytes(code)
         where, t = _transport(args, None)
         try:
-            got = (client.setup if args.cmd == "setup" else client.pair)(t, code, args.name, args.type)
+            if args.cmd == "setup":
+                got = client.setup(t, code, args.name, args.type)
+            else:
+                got = client.pair(t, code, args.name, args.type,
+                                  pinned_iterations=identity.pinned_iterations(known))
         finally:
             t.close()
-        identity.save(path, where, got.device_id, got.key, args.name, got.admin)
+        identity.save(path, where, got.device_id, got.key, args.name, got.admin, got.iterations)
         _show(args, {"paired": got.device_id, "admin": got.admin, "identity": str(path)})
         return
     ident = identity.load(path)

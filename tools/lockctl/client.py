@@ -21,6 +21,11 @@ NONCE_C2L = b"pair c2l\0\0\0\0\0"
 NONCE_L2C = b"pair l2c\0\0\0\0\0"
 SESSION_INFO = b"lock session v1"
 FLAG_SETUP = 1
+# PBKDF2 iterations a lock may ask for. The top stops a fake lock from hanging the phone (2**32-1 would run
+# for days); 100000 is 50x what a lock uses and well under a second here. The bottom only refuses a
+# nonsensical challenge: a lock's own count is 2000 (the ESP32 must compute it when the code changes), and
+# a low count would not help a fake lock (CPace gives it one guess per exchange whatever the count).
+MIN_ITERATIONS, MAX_ITERATIONS = 1000, 100000
 
 TYPES = ("phone", "bridge", "keypad", "fob")
 
@@ -58,6 +63,7 @@ class Paired:
     device_id: int
     key: bytes
     admin: bool
+    iterations: int     # the lock's PBKDF2 count, authenticated by the pairing: pinned in the identity file
 
 
 def code_bytes(code: str) -> bytes:
@@ -87,16 +93,17 @@ def setup(transport: Transport, code: str, name: str, type_: str = "phone",
 
 
 def pair(transport: Transport, code: str, name: str, type_: str = "phone",
-         rng: Callable[[int], bytes] = os.urandom) -> Paired:
+         rng: Callable[[int], bytes] = os.urandom, pinned_iterations: int | None = None) -> Paired:
     """Pair with a lock that has a security code, proving `code` by CPace.
 
     A lock claiming to be fresh is refused (PairingRefused) before anything derived from `code` is sent:
-    the claim is not authenticated, and honouring it would hand the code to whoever made it."""
-    return _pair(transport, code, name, type_, rng, False)
+    the claim is not authenticated, and honouring it would hand the code to whoever made it. So is one
+    asking for another PBKDF2 count than `pinned_iterations` (what this lock said when we paired before)."""
+    return _pair(transport, code, name, type_, rng, False, pinned_iterations)
 
 
 def _pair(transport: Transport, code: str, name: str, type_: str, rng: Callable[[int], bytes],
-          want_setup: bool) -> Paired:
+          want_setup: bool, pinned_iterations: int | None = None) -> Paired:
     code_raw = code_bytes(code)
     cnonce = rng(16)
     hello = cnonce + bytes((TYPES.index(type_),)) + wire.text(name)
@@ -108,6 +115,14 @@ def _pair(transport: Transport, code: str, name: str, type_: str, rng: Callable[
     setup = bool(flags & FLAG_SETUP)
     if setup != want_setup:
         raise PairingRefused(NOT_FRESH if want_setup else CLAIMS_FRESH)
+    if not MIN_ITERATIONS <= iterations <= MAX_ITERATIONS:
+        raise PairingRefused("this lock asks for %d PBKDF2 iterations, outside the %d..%d any genuine lock uses: "
+                             "nothing was sent; it is not a lock lockctl pairs with"
+                             % (iterations, MIN_ITERATIONS, MAX_ITERATIONS))
+    if pinned_iterations is not None and iterations != pinned_iterations:
+        raise PairingRefused("this lock asks for %d PBKDF2 iterations where it said %d when this device paired "
+                             "with it before: nothing was sent; it may be another device impersonating it"
+                             % (iterations, pinned_iterations))
     sid = cnonce + lnonce
     prs = SETUP_PRS if setup else crypto.pbkdf2_sha256(code_raw, salt, iterations, 32)
     scalar = rng(32)
@@ -129,7 +144,7 @@ def _pair(transport: Transport, code: str, name: str, type_: str, rng: Callable[
     if body is None or len(body) != 5:
         raise wire.LockError(10)
     device_id, dflags = struct.unpack("<IB", body)
-    return Paired(device_id, dkey, bool(dflags & 1))
+    return Paired(device_id, dkey, bool(dflags & 1), iterations)
 
 
 def _nonce(direction: int, counter: int) -> bytes:

@@ -192,3 +192,40 @@ def test_a_relay_that_rewrites_the_challenge_makes_the_pairing_fail(lock, field)
     with pytest.raises(wire.LockError):
         client.pair(ChallengeRelay(), CODE, "kitchen")
     assert len(lock.owner.devices()) == 1
+
+
+def test_a_stalled_hello_frees_the_window_within_seconds_and_its_guess_stands(lock):
+    lock.line("T 1000")
+    lock.line("E")
+    hello = wire.message(wire.PAIR_HELLO, bytes(16) + b"\x00" + wire.text("staller"))
+    stalled = lock.transport("staller")
+    assert wire.parse(stalled.exchange("pair", hello))[0] == wire.PAIR_CHALLENGE
+    lock.line("T 3000")
+    with pytest.raises(wire.LockError) as e:                    # it holds the window for now ...
+        client.pair(lock.transport("b"), CODE, "bob")
+    assert e.value.code == wire.E_BUSY
+    lock.line("T 5999")
+    assert state(lock)["pairing"] and state(lock)["fails"] == 1
+    lock.line("T 6000")                                          # ... and 5 s after its hello, no longer
+    s = state(lock)
+    assert s["pairing"] and s["fails"] == 1                     # the stalled guess counted as wrong
+    late = stalled.exchange("pair", wire.message(wire.PAIR_CONFIRM, bytes(80)))
+    assert late == wire.message(wire.ERROR, bytes((wire.E_NOT_PAIRING,)))
+    got = client.pair(lock.transport("b"), CODE, "bob")         # the owner's next phone, in the same window
+    assert got.admin and state(lock)["devices"] == 2 and state(lock)["fails"] == 0
+
+
+def test_an_exchange_that_confirms_in_time_is_not_cut_short(lock):
+    lock.line("T 1000")
+    lock.line("E")
+    t = lock.transport("b")
+
+    class Slow:                                                 # 4.9 s between hello and confirm
+        def exchange(self, channel, message):
+            if wire.parse(message)[0] == wire.PAIR_CONFIRM:
+                lock.line("T 5900")
+            return t.exchange(channel, message)
+
+        def close(self):
+            t.close()
+    assert client.pair(Slow(), CODE, "bob").admin

@@ -55,6 +55,7 @@ class LockProtocol:
 
     def handle(self, who, channel, msg, now_ms):
         """One whole incoming message -> one reply message."""
+        self._expire_pairing(now_ms)
         try:
             mtype, body = wire.parse(msg)
             if channel == PAIR:
@@ -132,7 +133,16 @@ class LockProtocol:
         self.sessions.pop(who, None)
 
     def tick(self, now_ms):
+        self._expire_pairing(now_ms)
         self.pairmode.tick(now_ms)
+
+    def _expire_pairing(self, now_ms):
+        """End an exchange that has not confirmed in time (its guess stands as wrong): one stalled hello
+        must not hold the pairing window."""
+        who = self.pairmode.overdue(now_ms)
+        if who is not None:
+            self._drop_pairing(who, now_ms)
+            self.pairmode.end(who, False, now_ms)   # (a no-op once the exchange's abandon has freed it)
 
     def take_closing(self):
         out = self.closing

@@ -38,15 +38,25 @@ _FEEDBACK_ON_STATE = {"locking": "lock", "unlocking": "unlock", "unlatching": "u
 
 def _load_json(path, default):
     try:
-        got = store.load(path)
+        got = store.load(path, _SCHEMA)
     except (store.CorruptError, OSError):
-        got = None  # a damaged record is treated as absent: the lock recalibrates or uses defaults
+        # A damaged record, or one of another schema version, is treated as absent: the lock recalibrates
+        # or uses defaults. (Only these two may: a security record that cannot be read fails closed.)
+        got = None
     if got is None:
         return default
     try:
         return json.loads(got[1])
     except ValueError:
         return default
+
+
+def stored_settings(stored):
+    """The known settings of the right type in what was stored; anything else is dropped (its default
+    stays), so a stored set from another firmware can never stop the lock from booting."""
+    if not isinstance(stored, dict):
+        return {}
+    return {k: v for k, v in stored.items() if k in DEFAULT_SETTINGS and type(v) is type(DEFAULT_SETTINGS[k])}
 
 
 def _save_json(path, value):
@@ -66,7 +76,7 @@ class App:
         self.button_in = board.Button()
         self.adc = board.BatteryADC()
         self.settings = dict(DEFAULT_SETTINGS)
-        self.settings.update(_load_json(_SETTINGS_FILE, {}))
+        self.settings.update(stored_settings(_load_json(_SETTINGS_FILE, {})))
         self.feedback = ("boot", 0)
         self.reset_pending = False
         self._reported = None

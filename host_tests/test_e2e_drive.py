@@ -315,7 +315,8 @@ def test_jam_recovery_and_power_cut_mid_motion(simlock, tmp_path):
     jammed = lock.wait_lock("jammed", timeout=3)
     assert jammed["error"] == "jam"
     status = ok(lock, owner, "status")
-    assert status["state"] == "jammed" and status["jam"] == "jam"
+    assert status["state"] == "jammed" and status["error"] == "jam"
+    assert status["jammed"] and not status["calibration_error"]
     red = scaled((255, 0, 0))
     frames = rec.finish().frames()
     shown = [i for i, (_, ring) in enumerate(frames) if all_lit(red)(ring)]
@@ -328,7 +329,7 @@ def test_jam_recovery_and_power_cut_mid_motion(simlock, tmp_path):
     lock.bench("button press")
     done = lock.wait_lock("locked")
     assert done["position"] == locked_at and done["error"] is None and stuck > locked_at
-    assert ok(lock, owner, "status")["jam"] is None
+    assert ok(lock, owner, "status")["error"] is None and not ok(lock, owner, "status")["jammed"]
 
     # Power cut mid-motion, before and after the middle of the turn: after boot the state is the
     # sensed one, never the motion that was under way, and the bolt does not move by itself.

@@ -201,6 +201,20 @@ def test_status_payload_layout(lock):
     assert struct.unpack_from("<BB", body, 7)[0] == 80
 
 
+def test_status_reports_a_jam_and_a_calibration_error_each_as_what_it_is(lock):
+    got = client.setup(lock.transport("a"), "123456", "alice")
+    s = client.Session(lock.transport("a"), got.device_id, got.key)
+    seen = {}
+    for error in ("jam", "calibration_failed", "calibration_invalid", None):
+        lock.line("X %s" % error if error else "X")
+        st = s.status()
+        seen[error] = (st["jammed"], st["calibration_error"], st["error"])
+    assert seen == {"jam": (True, False, "jam"),
+                    "calibration_failed": (False, True, "calibration_failed"),
+                    "calibration_invalid": (False, True, "calibration_invalid"),
+                    None: (False, False, None)}
+
+
 def test_the_identity_file_is_owner_only_and_errors_are_one_line(tmp_path):
     import os
     import stat

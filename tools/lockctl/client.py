@@ -36,7 +36,7 @@ SETTINGS = ("auto_relock_s", "lockngo_s", "brightness", "button_actions")
 SETTINGS_LAYOUT = "<HHBB"
 ACTIONS = {"lock": LOCK, "unlock": UNLOCK, "unlatch": UNLATCH, "lockngo": LOCKNGO, "fulllock": FULLLOCK}
 END_CURSOR = 0xFFFF
-STATUS_FLAGS = ("low", "critical", "jammed", "pairing", "code_set")
+STATUS_FLAGS = ("low", "critical", "jammed", "pairing", "code_set", "calibration_error")
 
 
 class Transport(Protocol):
@@ -188,9 +188,9 @@ class Session:
         battery, flags = r.u8(), r.u8()
         version = r.text()
         now, count, lockout = r.u32(), r.u16(), r.u32()
-        jam = r.text()
+        error = r.text()    # the bolt's error: "jam", "calibration_failed", "calibration_invalid"
         out = {"state": state, "battery": None if battery == 255 else battery, "version": version,
-               "time": now, "devices": count, "lockout_ms": lockout, "jam": jam or None}
+               "time": now, "devices": count, "lockout_ms": lockout, "error": error or None}
         out.update({name: bool(flags & (1 << i)) for i, name in enumerate(STATUS_FLAGS)})
         return out
 

@@ -19,8 +19,9 @@ class FakeLock:
     """A lock impersonator: answers PAIR_HELLO with a challenge it chooses and, if a PAIR_CONFIRM comes,
     does what the real lock would do for those flags (for a "fresh" claim: opens the sealed code)."""
 
-    def __init__(self, flags=client.FLAG_SETUP, iterations=1000):
+    def __init__(self, flags=client.FLAG_SETUP, iterations=1000, prs=None):
         self.flags, self.iterations = flags, iterations
+        self.prs = prs or (client.SETUP_PRS if flags & client.FLAG_SETUP else bytes(32))  # what it keys by
         self.received = []          # every message the client sent, in order
         self.stolen = None          # the code, if the client ever sealed one to us
 
@@ -31,8 +32,7 @@ class FakeLock:
             self.hello = body
             self.lnonce, self.salt, self.scalar = bytes(range(16)), bytes(16), bytes(range(1, 33))
             self.sid = body[:16] + self.lnonce
-            prs = client.SETUP_PRS if self.flags & client.FLAG_SETUP else bytes(32)
-            self.ya = crypto.share(crypto.generator(prs, client.CI, self.sid), self.scalar)
+            self.ya = crypto.share(crypto.generator(self.prs, client.CI, self.sid), self.scalar)
             self.challenge = (bytes((self.flags,)) + self.lnonce + self.salt + struct.pack("<I", self.iterations)
                               + self.ya)
             return wire.message(wire.PAIR_CHALLENGE, self.challenge)
@@ -229,3 +229,108 @@ def test_an_exchange_that_confirms_in_time_is_not_cut_short(lock):
         def close(self):
             t.close()
     assert client.pair(Slow(), CODE, "bob").admin
+
+
+
+# --- the setup secret: a lock provisioned with one is set up only by whoever holds it ------------------------
+
+SECRET = bytes(range(100, 116))
+
+
+@pytest.fixture
+def provisioned(tmp_path):
+    from lockctl.transports import PipeLock
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "setup").write_bytes(client.setup_secret_record(SECRET))      # what deploy tooling writes
+    pl = PipeLock(str(flash), iterations=ITER)
+    pl.flash = flash
+    yield pl
+    pl.close()
+
+
+def tofu_setup(t, code):
+    """An attacker's setup that ignores the secret flag: keyed by the constant, the code sealed inside."""
+    cnonce = bytes(16)
+    hello = cnonce + b"\x00" + wire.text("mallory")
+    ch = wire.expect(t.exchange("pair", wire.message(wire.PAIR_HELLO, hello)), wire.PAIR_CHALLENGE)
+    sid, scalar = cnonce + ch[1:17], bytes(range(32))
+    yb = crypto.share(crypto.generator(client.SETUP_PRS, client.CI, sid), scalar)
+    isk = crypto.isk(scalar, yb, ch[-32:], hello, ch[:-32], sid, False)
+    keys = crypto.hkdf(isk, sid, client.PAIR_INFO, 112)
+    tag = crypto.hmac_sha256(keys[:32], b"C" + ch[-32:] + yb)
+    sealed = crypto.CCM(keys[64:80]).seal(client.NONCE_C2L, code.encode(), bytes((wire.VERSION, wire.PAIR_CONFIRM)))
+    return t.exchange("pair", wire.message(wire.PAIR_CONFIRM, yb + tag + sealed))
+
+
+def test_the_setup_secret_as_text_round_trips_and_bad_text_is_refused():
+    text = client.format_setup_secret(SECRET)
+    assert len(text) == 26 + 6 and text.count("-") == 6
+    assert client.parse_setup_secret(text) == SECRET
+    assert client.parse_setup_secret(text.lower().replace("-", " ")) == SECRET
+    for bad in ("", text[:-1], text + "A", "0000-1111-8888-9999-0000-1111-88"):
+        with pytest.raises(ValueError):
+            client.parse_setup_secret(bad)
+
+
+def test_a_provisioned_lock_is_set_up_only_with_its_secret(provisioned):
+    lock = provisioned
+    with pytest.raises(client.PairingRefused) as e:                     # no secret given: nothing sent
+        client.setup(lock.transport("o"), CODE, "owner")
+    assert "setup secret" in str(e.value)
+    lock.transport("o").close()                                         # (lockctl then disconnects)
+    reply = tofu_setup(lock.transport("m"), "999999")                  # trust on first use is not accepted
+    assert wire.parse(reply)[0] == wire.ERROR and reply[2] == wire.E_BAD_CODE
+    with pytest.raises(client.PairingRefused) as e:                     # nor a wrong secret
+        client.setup(lock.transport("o"), CODE, "owner", setup_secret=bytes(16))
+    assert "wrong setup secret" in str(e.value)
+    s = state(lock)
+    assert not s["code_set"] and s["devices"] == 0 and s["pairing"] and s["fails"] == 0
+    got = client.setup(lock.transport("o"), CODE, "owner", setup_secret=SECRET)
+    assert got.admin and state(lock)["code_set"]
+    lock.line("E")                                                      # later phones pair with the code
+    assert client.pair(lock.transport("b"), CODE, "bob").admin
+
+
+def test_a_damaged_setup_secret_never_falls_back_to_trust_on_first_use(provisioned):
+    lock = provisioned
+    (lock.flash / "setup").write_bytes(client.setup_secret_record(SECRET)[:-1] + b"\x00")
+    for attempt in (lambda t: client.setup(t, CODE, "owner"),
+                    lambda t: client.setup(t, CODE, "owner", setup_secret=SECRET)):
+        with pytest.raises(wire.LockError) as e:
+            attempt(lock.transport("o"))
+        assert e.value.code == wire.E_STORAGE
+    with pytest.raises(wire.LockError) as e:
+        tofu_setup(lock.transport("m"), "999999")
+    assert e.value.code == wire.E_STORAGE
+    assert not state(lock)["code_set"]
+
+
+def test_setup_with_a_secret_gives_a_fake_lock_nothing(tmp_path, monkeypatch, capsys):
+    text = client.format_setup_secret(SECRET)
+    # A fake lock that claims to be fresh without a secret: refused before anything derived from the code.
+    fake = FakeLock(flags=client.FLAG_SETUP)
+    rc, out, err = lockctl(monkeypatch, capsys, fake, "--identity", str(tmp_path / "a.json"), "setup",
+                           "--setup-secret", text, "--code", CODE)
+    assert rc == 1 and "does not ask for the setup secret" in err
+    assert [wire.parse(m)[0] for m in fake.received] == [wire.PAIR_HELLO] and fake.stolen is None
+    # One that claims a secret it does not have: the sealed code is under a key it cannot make.
+    fake = FakeLock(flags=client.FLAG_SETUP | client.FLAG_SECRET, prs=bytes(16))
+    rc, out, err = lockctl(monkeypatch, capsys, fake, "--identity", str(tmp_path / "b.json"), "setup",
+                           "--setup-secret", text, "--code", CODE)
+    assert rc == 1 and fake.stolen is None and not (tmp_path / "b.json").exists()
+    rc, out, err = lockctl(monkeypatch, capsys, FakeLock(), "--identity", str(tmp_path / "c.json"), "setup",
+                           "--setup-secret", "not-a-secret", "--code", CODE)
+    assert rc == 1 and "26 letters" in err
+
+
+def test_a_factory_reset_keeps_the_setup_secret(micropython, tmp_path):
+    for name, data in (("setup", client.setup_secret_record(SECRET)), ("code", b"x"), ("settings", b"y")):
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "dev" / "b00").write_bytes(b"z")
+    (tmp_path / "wiping").write_bytes(b"")
+    micropython.run("import os\nos.chdir(%r)\nfrom lock import app\napp._finish_wipe()\n" % str(tmp_path),
+                    path=(mpy.FIRMWARE, mpy.ROOT / "boards" / "sim"), heap="256k")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["setup"]
+    assert (tmp_path / "setup").read_bytes() == client.setup_secret_record(SECRET)

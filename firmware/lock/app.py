@@ -23,6 +23,7 @@ _BATTERY_MS = const(1000)
 _CALIBRATION_FILE = "calibration"
 _SETTINGS_FILE = "settings"
 _WIPE_MARKER = "wiping"  # present from the start of a factory reset until its last file is gone
+_SETUP_SECRET = "setup"  # provisioned at deploy time (docs/PROTOCOL.md); a factory reset keeps it
 _SCHEMA = const(1)
 
 DEFAULT_SETTINGS = {
@@ -211,7 +212,7 @@ class App:
 
 def _finish_wipe():
     for name in os.listdir():
-        if name != _WIPE_MARKER:
+        if name != _WIPE_MARKER and name != _SETUP_SECRET:
             _wipe(name)
     os.remove(_WIPE_MARKER)
 

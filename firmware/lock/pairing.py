@@ -6,8 +6,9 @@
 #   PAIR_CONFIRM Yb tagC sealed(code if setup)  ->  tagC right? -> forgive the guess, store the device
 #               <-  PAIR_DONE tagL sealed(id flags)     (or ERROR bad code, guess stays counted)
 #
-# sid = cnonce | lnonce; PRS = the code's PBKDF2 verifier (a fresh lock has none: the setup exchange is
-# unauthenticated, trust on first use, and carries the new code inside). Everything either side said goes
+# sid = cnonce | lnonce; PRS = the code's PBKDF2 verifier. A fresh lock has none: its setup exchange
+# carries the new code inside, keyed by the setup secret provisioned at deploy time (ROOT/setup, flag 2),
+# or, on a lock without one, by a constant: unauthenticated, trust on first use. Everything either side said goes
 # into CPace's associated data, so a relay that rewrites any of it makes the exchange fail: ADa (the lock's,
 # as initiator) = the challenge's body before Ya (flags lnonce salt iterations), ADb = the hello's body
 # (cnonce type name). ISK -> HKDF(salt sid, info _INFO,
@@ -30,6 +31,9 @@ _SETUP_PRS = const(b"smartlock: no code set")
 _NONCE_C2L = const(b"pair c2l\0\0\0\0\0")
 _NONCE_L2C = const(b"pair l2c\0\0\0\0\0")
 _FLAG_SETUP = const(1)
+_FLAG_SECRET = const(2)     # with _FLAG_SETUP: this setup is keyed by the provisioned setup secret
+_SECRET_VERSION = const(1)  # ROOT/setup: a store.py record, version 1, of the 16 secret bytes
+_SECRET_LEN = const(16)
 
 
 class LockPairing:
@@ -64,15 +68,21 @@ class LockPairing:
         if ctx.devices.count() >= ctx.devices.capacity:
             return self.abandon(now_ms, wire.error(wire.E_FULL))
         self.setup = not code.is_set
-        if not self.setup:
+        prs = code.prs
+        flags = 0
+        if self.setup:
+            # A damaged secret record raises CorruptError (E_STORAGE): never a fallback to trust on first use.
+            secret = store.load(ctx.root + "/setup", _SECRET_VERSION, _SECRET_LEN)
+            prs = _SETUP_PRS if secret is None else secret[1]
+            flags = _FLAG_SETUP if secret is None else _FLAG_SETUP | _FLAG_SECRET
+        else:
             code.begin_guess(now_ms)
             self.counted = True
         lnonce = ctx.rng(16)
         self.sid = cnonce + lnonce
         self.scalar = ctx.rng(32)
-        self.ya = cpace.share(cpace.generator(_SETUP_PRS if self.setup else code.prs, _CI, self.sid), self.scalar)
-        self.ad_a = (bytes((_FLAG_SETUP if self.setup else 0,)) + lnonce + code.salt +
-                     struct.pack("<I", code.iterations))
+        self.ya = cpace.share(cpace.generator(prs, _CI, self.sid), self.scalar)
+        self.ad_a = bytes((flags,)) + lnonce + code.salt + struct.pack("<I", code.iterations)
         return wire.message(wire.PAIR_CHALLENGE, self.ad_a + self.ya)
 
     def confirm(self, body, now_ms):

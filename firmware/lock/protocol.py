@@ -35,6 +35,7 @@ _E_WRONG_CHANNEL = const(19)
 
 class LockProtocol:
     def __init__(self, root, app, pairmode, now_ms, rng=os.urandom, code=None):
+        self.root = root        # the flash directory (pairing reads the setup secret there)
         self.app = app          # .status() -> dict, .request(action) -> None | reason; may be None
         self.pairmode = pairmode
         self.rng = rng

@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--name", default=os.environ.get("USER", "lockctl"))
         p.add_argument("--type", default="phone", choices=client.TYPES)
         p.add_argument("--force", action="store_true", help="replace an existing identity file")
+        if cmd == "setup":
+            p.add_argument("--setup-secret", metavar="SECRET",
+                           help="the setup secret that came with the lock (e.g. ABCD-EFGH-...), if it has one")
     sub.add_parser("status", help="lock state, battery, pairing mode, firmware version")
     for a, what in (("lock", "lock the door"), ("unlock", "unlock the door"),
                     ("unlatch", "unlock and pull the latch, then return to unlocked"),
@@ -119,10 +122,13 @@ def run(args) -> None:
                                  "that file and run setup again" % known[0])
         code = _code(args.code, "security code: " if args.cmd == "pair" else "new security code: ")
         client.code_bytes(code)
+        secret = None
+        if args.cmd == "setup" and args.setup_secret:
+            secret = client.parse_setup_secret(args.setup_secret)
         where, t = _transport(args, None)
         try:
             if args.cmd == "setup":
-                got = client.setup(t, code, args.name, args.type)
+                got = client.setup(t, code, args.name, args.type, setup_secret=secret)
             else:
                 got = client.pair(t, code, args.name, args.type,
                                   pinned_iterations=identity.pinned_iterations(known))

@@ -5,9 +5,12 @@ Crypto comes from lockctl.crypto (`cryptography`), independent of the firmware's
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import os
 import struct
+import zlib
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -21,6 +24,8 @@ NONCE_C2L = b"pair c2l\0\0\0\0\0"
 NONCE_L2C = b"pair l2c\0\0\0\0\0"
 SESSION_INFO = b"lock session v1"
 FLAG_SETUP = 1
+FLAG_SECRET = 2     # with FLAG_SETUP: the lock was provisioned with a setup secret and keys its setup by it
+SETUP_SECRET_LEN = 16
 # PBKDF2 iterations a lock may ask for. The top stops a fake lock from hanging the phone (2**32-1 would run
 # for days); 100000 is 50x what a lock uses and well under a second here. The bottom only refuses a
 # nonsensical challenge: a lock's own count is 2000 (the ESP32 must compute it when the code changes), and
@@ -83,13 +88,47 @@ CLAIMS_FRESH = ("this lock says it has no security code yet, so nothing was sent
                 "impersonating it (stay near the door and try again)")
 
 
+NEEDS_SECRET = ("this lock was provisioned with a setup secret, so nothing was sent: run "
+                "`lockctl setup --setup-secret SECRET --code CODE` with the secret that came with the lock")
+NO_SECRET = ("this lock does not ask for the setup secret you gave, so nothing was sent: a lock provisioned "
+             "with one always does; it may be another device impersonating yours (stay near the door and "
+             "try again)")
+
+
+def format_setup_secret(secret: bytes) -> str:
+    """The 16 secret bytes as the text a person types: base32 (RFC 4648) in dash-separated groups of 4."""
+    text = base64.b32encode(secret).decode().rstrip("=")
+    return "-".join(text[i:i + 4] for i in range(0, len(text), 4))
+
+
+def parse_setup_secret(text: str) -> bytes:
+    """The inverse of format_setup_secret; dashes, spaces and case do not matter. ValueError if malformed."""
+    clean = "".join(text.split()).replace("-", "").upper()
+    try:
+        raw = base64.b32decode(clean + "=" * (-len(clean) % 8))
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != SETUP_SECRET_LEN:
+        raise ValueError("the setup secret is 26 letters and digits, e.g. ABCD-EFGH-IJKL-MNOP-QRST-UVWX-YZ")
+    return raw
+
+
+def setup_secret_record(secret: bytes) -> bytes:
+    """The lock's ROOT/setup file holding `secret` (docs/PROTOCOL.md): a store.py record, version 1."""
+    body = struct.pack("<HBBHH", 0x4B4C, 1, 0, SETUP_SECRET_LEN, 1) + secret
+    return body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF)
+
+
 def setup(transport: Transport, code: str, name: str, type_: str = "phone",
-          rng: Callable[[int], bytes] = os.urandom) -> Paired:
+          rng: Callable[[int], bytes] = os.urandom, setup_secret: bytes | None = None) -> Paired:
     """Set up a fresh lock: `code` becomes its security code and this device its first admin.
 
-    Trust on first use: nothing authenticates a fresh lock (docs/SECURITY.md). Refuses a lock that
-    already has a code (PairingRefused) before sending anything derived from `code`."""
-    return _pair(transport, code, name, type_, rng, True)
+    A lock provisioned with a setup secret keys the exchange by it, so only someone holding `setup_secret`
+    can set it up, and only the real lock can read the code. Without one it is trust on first use: nothing
+    authenticates a fresh lock (docs/SECURITY.md). Refuses (PairingRefused), before sending anything
+    derived from `code`, a lock that already has a code, one that wants a secret when none was given, and
+    one that does not want the secret given (a genuine provisioned lock always does)."""
+    return _pair(transport, code, name, type_, rng, True, setup_secret=setup_secret)
 
 
 def pair(transport: Transport, code: str, name: str, type_: str = "phone",
@@ -103,7 +142,7 @@ def pair(transport: Transport, code: str, name: str, type_: str = "phone",
 
 
 def _pair(transport: Transport, code: str, name: str, type_: str, rng: Callable[[int], bytes],
-          want_setup: bool, pinned_iterations: int | None = None) -> Paired:
+          want_setup: bool, pinned_iterations: int | None = None, setup_secret: bytes | None = None) -> Paired:
     code_raw = code_bytes(code)
     cnonce = rng(16)
     hello = cnonce + bytes((TYPES.index(type_),)) + wire.text(name)
@@ -115,6 +154,9 @@ def _pair(transport: Transport, code: str, name: str, type_: str, rng: Callable[
     setup = bool(flags & FLAG_SETUP)
     if setup != want_setup:
         raise PairingRefused(NOT_FRESH if want_setup else CLAIMS_FRESH)
+    keyed = setup and bool(flags & FLAG_SECRET)
+    if setup and keyed != (setup_secret is not None):
+        raise PairingRefused(NEEDS_SECRET if keyed else NO_SECRET)
     if not MIN_ITERATIONS <= iterations <= MAX_ITERATIONS:
         raise PairingRefused("this lock asks for %d PBKDF2 iterations, outside the %d..%d any genuine lock uses: "
                              "nothing was sent; it is not a lock lockctl pairs with"
@@ -124,7 +166,10 @@ def _pair(transport: Transport, code: str, name: str, type_: str, rng: Callable[
                              "with it before: nothing was sent; it may be another device impersonating it"
                              % (iterations, pinned_iterations))
     sid = cnonce + lnonce
-    prs = SETUP_PRS if setup else crypto.pbkdf2_sha256(code_raw, salt, iterations, 32)
+    if setup:
+        prs = setup_secret if keyed and setup_secret is not None else SETUP_PRS
+    else:
+        prs = crypto.pbkdf2_sha256(code_raw, salt, iterations, 32)
     scalar = rng(32)
     yb = crypto.share(crypto.generator(prs, CI, sid), scalar)
     # Both messages as associated data (ADa the lock's, ADb ours): a relay that changed either fails the pairing.
@@ -137,7 +182,13 @@ def _pair(transport: Transport, code: str, name: str, type_: str, rng: Callable[
     sealed = crypto.CCM(kenc).seal(NONCE_C2L, code_raw if setup else b"",
                                    bytes((wire.VERSION, wire.PAIR_CONFIRM)))
     confirm = wire.message(wire.PAIR_CONFIRM, yb + tag_c + sealed)
-    done = wire.expect(transport.exchange("pair", confirm), wire.PAIR_DONE)
+    try:
+        done = wire.expect(transport.exchange("pair", confirm), wire.PAIR_DONE)
+    except wire.LockError as e:
+        if keyed and e.code == wire.E_BAD_CODE:
+            raise PairingRefused("wrong setup secret: the lock did not accept it (check it against the one "
+                                 "that came with the lock)") from None
+        raise
     if len(done) < 32 or not crypto.ct_eq(done[:32], crypto.hmac_sha256(kl, b"L" + yb + ya)):
         raise wire.LockError(10)  # not the lock we meant: it does not know the code
     body = crypto.CCM(kenc).open(NONCE_L2C, done[32:], bytes((wire.VERSION, wire.PAIR_DONE)))

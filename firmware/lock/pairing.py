@@ -1,4 +1,5 @@
-# The lock's side of one pairing exchange: CPace-X25519-SHA256 keyed by the security code.
+# The lock's side of one pairing exchange: CPace-X25519-SHA256 keyed by the security code (at setup: by
+# the setup secret, if the lock has one).
 #
 #   client                                   lock
 #   PAIR_HELLO  cnonce16 type name   ->      pairing mode? busy? locked out? full? -> count the guess
@@ -8,13 +9,14 @@
 #
 # sid = cnonce | lnonce; PRS = the code's PBKDF2 verifier. A fresh lock has none: its setup exchange
 # carries the new code inside, keyed by the setup secret provisioned at deploy time (ROOT/setup, flag 2),
-# or, on a lock without one, by a constant: unauthenticated, trust on first use. Everything either side said goes
-# into CPace's associated data, so a relay that rewrites any of it makes the exchange fail: ADa (the lock's,
-# as initiator) = the challenge's body before Ya (flags lnonce salt iterations), ADb = the hello's body
-# (cnonce type name). ISK -> HKDF(salt sid, info _INFO,
-# 112 bytes) -> client confirm key | lock confirm key (32 each) | transport key (16) | device key (32); the
-# device key thus never crosses the air at all. tagC = HMAC(client key, "C" Ya Yb), tagL = HMAC(lock key,
-# "L" Yb Ya); the sealed parts use CCM with the transport key and the fixed nonces below.
+# or, on a lock without one, by a constant: unauthenticated, trust on first use. Everything either side
+# said goes into CPace's associated data, so a relay that rewrites any of it makes the exchange fail:
+# ADa (the lock's, as initiator) = the challenge's body before Ya (flags lnonce salt iterations), ADb = the
+# hello's body (cnonce type name). ISK -> HKDF(salt sid, info _INFO, 112 bytes) -> client confirm key |
+# lock confirm key (32 each) | transport key (16) | device key (32); the device key thus never crosses the
+# air at all. tagC = HMAC(client key, "C" Ya Yb), tagL = HMAC(lock key, "L" Yb Ya); the sealed parts use
+# CCM with the transport key and the fixed nonces below. An exchange must confirm within PairMode's
+# confirm_ms of its hello, or the protocol ends it (see pairmode.py).
 #
 #   LockPairing(ctx, who): .hello(body, now_ms) -> reply, .confirm(body, now_ms) -> reply,
 #   .abandon(now_ms); .ya is our share while the exchange is open (None once it is over or was refused).

@@ -196,7 +196,9 @@ class App:
 
     async def run(self):
         # Returns only by raising: a lock whose drive loop or radio died must not sit there half alive.
-        await asyncio.gather(self._control(), ble.Service(self).run())
+        board = self.board
+        radio = ble.Service(self, board.MAX_CONNECTIONS, board.CONNECTION_OPEN_MS, board.CONNECTION_IDLE_MS)
+        await asyncio.gather(self._control(), radio.run())
 
 
 def _finish_wipe():

@@ -133,6 +133,7 @@ class DeviceConnection:
         self.mtu = None  # until the central exchanges it: then min(its MTU, config(mtu=))
         self._stream = stream
         self._event = asyncio.Event()  # set on disconnection
+        self._task = asyncio.current_task()  # the link's server task: cancelled to disconnect
 
     def is_connected(self):
         return not self._event.is_set()
@@ -141,7 +142,9 @@ class DeviceConnection:
         await asyncio.wait_for_ms(self._event.wait(), timeout_ms)
 
     async def disconnect(self, timeout_ms=2000):
-        self._stream.close()
+        # (A Stream's close() does nothing in MicroPython's asyncio: the link's task closes the socket.)
+        if self.is_connected():
+            self._task.cancel()
         await self.disconnected(timeout_ms)
 
 
@@ -270,8 +273,10 @@ async def _serve(stream, _):
                 reply = {"op": "error", "error": error}
     except (OSError, ValueError, KeyError):
         pass  # the link broke, or its first line was not a request
+    except asyncio.CancelledError:
+        pass  # the lock disconnected
     finally:
-        stream.close()
+        stream.s.close()
         if connection:
             _connected -= 1
             for characteristic in _characteristics.values():

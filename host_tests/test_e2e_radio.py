@@ -101,7 +101,8 @@ def test_a_flood_of_connections_is_capped_dropped_and_the_owner_gets_in(lock, ow
     # Whatever they did, none opened a session: each was dropped once CONNECTION_OPEN_MS had passed.
     for c in held:
         assert c.dropped_at is not None, c.what
-        assert OPEN_S - 0.1 <= c.dropped_at - c.connected_at <= OPEN_S + SLACK_S, c.what
+        # (the lower bound leaves room for this thread having noted the connection late)
+        assert OPEN_S * 0.75 <= c.dropped_at - c.connected_at <= OPEN_S + SLACK_S, c.what
     # The owner is served again, by the same firmware that took the flood.
     assert lockctl(lock, owner, "unlock") == {"done": "unlock"}
     lock.wait_lock("unlocked")

@@ -155,6 +155,13 @@ def test_a_power_cut_during_lockngo_wait_ends_locked(lock, owner):
     time.sleep(WAIT_S + 2)
     assert lock.state()["lock"] == "unlocked"
 
+    # A damaged record of what is owed counts as a lock'n'go owed: failing towards locked.
+    assert lock.bench("power off")["ok"]
+    (lock.flash / "relock").write_bytes(b"LK\x01\x00damaged")
+    assert lock.bench("power on")["ok"]
+    lock.wait_ready()
+    lock.wait_lock("locked", timeout=WAIT_S + SLACK_S)
+
 
 def test_a_power_cut_while_auto_relock_waits_ends_locked(lock, owner):
     lockctl(lock, owner, "settings", "--auto-relock", str(WAIT_S), "--code", CODE)

@@ -8,7 +8,9 @@
 #     (connection, value) with capture=True (up to 10 queued per characteristic; aioble shares one queue);
 #   char.notify(connection, data=None) (OSError when the connection is gone)
 #   await advertise(interval_us, name=, services=, manufacturer=, timeout_ms=None) -> DeviceConnection
-#     (asyncio.TimeoutError when no central connected in time)
+#     (asyncio.TimeoutError when no central connected in time; OSError(ENOMEM) at once when the controller
+#     already holds _MAX_CONNECTIONS connections, as NimBLE's ble_gap_adv_start refuses connectable
+#     advertising it could not give a connection to)
 #   connection.mtu, .is_connected(), await .disconnected(timeout_ms=None), await .disconnect(timeout_ms=2000)
 # What the firmware does not use is left out (descriptors, indications, write_no_response, adv_data,
 # exchange_mtu, ...): using it fails here instead of behaving differently. Pass the options by keyword, as
@@ -17,11 +19,13 @@
 # What a real link enforces is enforced here too: the ATT MTU is 23 until the lock raises it with
 # config(mtu=) and a central exchanges it; a write longer than MTU - 3 is refused; a written value is cut to
 # the characteristic's buffer (20 bytes unless max_len says otherwise); a notification is cut to MTU - 3.
+# A central can only connect while the lock advertises; one that gives up waiting never connects.
 import asyncio
 import binascii
 import errno
 import json
 import os
+import select
 from collections import deque
 from micropython import const
 
@@ -35,6 +39,9 @@ _ADV_TYPE_NAME = const(0x09)
 _ADV_TYPE_UUID128_COMPLETE = const(0x07)
 _ADV_TYPE_MANUFACTURER = const(0xFF)
 _ADV_PAYLOAD_MAX_LEN = const(31)
+# The controller's room for connections, fixed when it is built: 4 in MicroPython's ESP32 build
+# (CONFIG_BT_NIMBLE_MAX_CONNECTIONS in ports/esp32/boards/sdkconfig.ble).
+_MAX_CONNECTIONS = const(4)
 
 _port = int(os.getenv("SIMLOCK_BLE_PORT") or 7760)
 _server = None
@@ -44,6 +51,7 @@ _characteristics = {}  # value handle -> characteristic
 # While advertising: [adv_data, resp_data, an event set when a central connects, then its connection]
 _advertising = None
 _conn_handles = 0  # connection handles given out so far
+_connected = 0  # connections open now
 
 
 def config(*, mtu):
@@ -125,6 +133,7 @@ class DeviceConnection:
         self.mtu = None  # until the central exchanges it: then min(its MTU, config(mtu=))
         self._stream = stream
         self._event = asyncio.Event()  # set on disconnection
+        self._task = asyncio.current_task()  # the link's server task: cancelled to disconnect
 
     def is_connected(self):
         return not self._event.is_set()
@@ -133,7 +142,9 @@ class DeviceConnection:
         await asyncio.wait_for_ms(self._event.wait(), timeout_ms)
 
     async def disconnect(self, timeout_ms=2000):
-        self._stream.close()
+        # (A Stream's close() does nothing in MicroPython's asyncio: the link's task closes the socket.)
+        if self.is_connected():
+            self._task.cancel()
         await self.disconnected(timeout_ms)
 
 
@@ -141,6 +152,8 @@ async def advertise(interval_us, name=None, services=None, manufacturer=None, ti
     global _server, _advertising
     if _server is None:  # the radio comes up on first use, like aioble's ensure_active()
         _server = await asyncio.start_server(_serve, "127.0.0.1", _port, backlog=8)
+    if _connected >= _MAX_CONNECTIONS:
+        raise OSError(errno.ENOMEM)
     # Flags (general discoverable, no BR/EDR) first; each field goes in the advertisement while it fits,
     # then in the scan response, as aioble packs them.
     adv_data, resp_data = bytearray(b"\x02\x01\x06"), bytearray()
@@ -174,7 +187,7 @@ async def _serve(stream, _):
     # One central (start_server passes its stream twice, as reader and writer). Its first request is a
     # scan (answered, then the link closes) or a connect, which completes once the lock advertises; the
     # GATT requests that follow are answered until either side closes the TCP link (a disconnection).
-    global _advertising, _conn_handles
+    global _advertising, _conn_handles, _connected
     connection = None
     try:
         op = json.loads(await stream.readline())["op"]
@@ -186,9 +199,14 @@ async def _serve(stream, _):
         elif op == "scan":
             reply = {"op": "adv", "advertising": False}
         elif op == "connect":
+            central = select.poll()
+            central.register(stream.s, select.POLLIN)
             while not _advertising:
+                if central.poll(0):
+                    raise OSError(errno.ECONNABORTED)  # the central closed (gave up) before the lock advertised
                 await asyncio.sleep_ms(20)
             connection = DeviceConnection(stream)
+            _connected += 1
             _advertising.append(connection)
             _advertising[2].set()
             _advertising = None
@@ -255,9 +273,12 @@ async def _serve(stream, _):
                 reply = {"op": "error", "error": error}
     except (OSError, ValueError, KeyError):
         pass  # the link broke, or its first line was not a request
+    except asyncio.CancelledError:
+        pass  # the lock disconnected
     finally:
-        stream.close()
+        stream.s.close()
         if connection:
+            _connected -= 1
             for characteristic in _characteristics.values():
                 characteristic._subscribers.discard(connection)
             connection._event.set()

@@ -135,8 +135,9 @@ class FuzzSession(client.Session):
 
 
 class Fuzzer:
-    def __init__(self, seed: int, flash: pathlib.Path, log=print):
+    def __init__(self, seed: int, flash: pathlib.Path, log=print, firmware: str | None = None):
         self.seed = seed
+        self.firmware = firmware
         self.rnd = random.Random(seed)
         self.flash = flash
         self.log = log
@@ -145,6 +146,7 @@ class Fuzzer:
         self.model = Model()
         self.now = 0
         self.messages = self.fragments = 0
+        self.replies = 0            # answers: at most one counted guess each
         self.histogram: collections.Counter = collections.Counter()
         self.crashes: list[str] = []
         self.idents: list[Identity] = []
@@ -162,7 +164,8 @@ class Fuzzer:
     # --- the lock ---------------------------------------------------------------------------------
     def _boot(self) -> TestLock:
         self.boots += 1
-        return TestLock(self.flash, hashlib.sha256(b"%d/%d" % (self.seed, self.boots)).digest()[:16], ITERATIONS)
+        return TestLock(self.flash, hashlib.sha256(b"%d/%d" % (self.seed, self.boots)).digest()[:16], ITERATIONS,
+                        self.firmware)
 
     def reboot(self) -> None:
         self.lock.close()
@@ -183,6 +186,7 @@ class Fuzzer:
         """Check one reply and count it; returns the reply, or None for a fragment that completed nothing."""
         if reply_hex == "-":
             return None
+        self.replies += 1
         if reply_hex.startswith("!"):
             self.crash("an exception escaped the endpoint: " + reply_hex[1:])
             self.histogram["exception"] += 1
@@ -552,10 +556,10 @@ class Fuzzer:
             act = self.rnd.choices(funcs, weights)[0]
             self.action = act.__name__
             before = self.model.copy()
-            sent = self.messages
+            answered = self.replies
             self.proved = False
             act()
-            self.check(before=before, max_new_fails=max(1, self.messages - sent))
+            self.check(before=before, max_new_fails=max(1, self.replies - answered))
             if self.messages >= next_reboot:
                 next_reboot += reboot_every
                 self.action = "reboot"
@@ -639,9 +643,10 @@ class FuzzTransport:
 
 
 
-def run(messages: int, seed: int, log=print) -> dict:
+def run(messages: int, seed: int, log=print, firmware: str | None = None) -> dict:
+    """Fuzz a lock on a new flash (`firmware`: another source tree); raises Violation on a state change."""
     with tempfile.TemporaryDirectory(prefix="fuzz-flash-") as d:
-        fz = Fuzzer(seed, pathlib.Path(d), log)
+        fz = Fuzzer(seed, pathlib.Path(d), log, firmware)
         try:
             return fz.run(messages)
         except LockDied as e:

@@ -11,7 +11,7 @@
 #                      D who          disconnect      T ms   set the clock     E / B   long / short press
 #                      S              the flash as a boot reads it (JSON)      W       units written so far
 #                      K json         save a calibration (the control loop's writer)
-#                      R              factory reset (the button's), then exit as the board reboots
+#                      R              factory reset (the button's; boot again after it)
 #                      X n            cut the power at the n-th unit written from now      Q   quit
 # Out: "= " and the reply in hex ("= -" for a fragment that completes nothing, "= ok"), or "= !" and the
 # exception a handler let escape. Anything else on stdout is the firmware's own printing.
@@ -322,10 +322,7 @@ def serve(vfs, rng, iterations):
             elif op == "K":
                 app_mod._save_json(app_mod._CALIBRATION_FILE, json.loads(line[2:]))
             elif op == "R":
-                app.factory_reset()
-                if Board.rebooted:
-                    sys.stdout.write("= ok\n")
-                    return
+                app.factory_reset()     # ends in Board.reset(): the caller boots again, as the board would
             elif op == "X":
                 vfs.budget = int(parts[1])
             elif op == "Q":

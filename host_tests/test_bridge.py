@@ -35,7 +35,7 @@ class Rig:
             lock.wait_for(lambda s: s["lock"] in ("locked", "unlocked"), timeout=60, what="calibrated")
             lock.wait_for(lambda s: s["pairing"], timeout=10, what="pairing mode at first boot")
             owner = tmp_path / ("owner-%s.json" % name)
-            code, out = lock.lockctl(owner, "pair", "--code", CODE, "--name", "owner")
+            code, out = lock.lockctl(owner, "setup", "--code", CODE, "--name", "owner")
             assert code == 0, out
             lock.wait_for(lambda s: not s["pairing"], what="pairing closed")
             lock.bench("button hold 5.5")

@@ -100,7 +100,7 @@ def main():
         try:
             lock.wait_for(lambda s: s["lock"] in ("locked", "unlocked") and s["pairing"], timeout=90,
                           what="calibrated, pairing open")
-            r = lock.run_lockctl(pathlib.Path(tmp) / "owner.json", "pair", "--code", CODE, "--name", "owner")
+            r = lock.run_lockctl(pathlib.Path(tmp) / "owner.json", "setup", "--code", CODE, "--name", "owner")
             if r.returncode:
                 raise SystemExit(r.stderr)
             lock.bench("button hold 5.5")

@@ -193,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         msg = str(e) if e.code else (e.detail.decode(errors="replace") or "no connection to the lock")
         if e.code == wire.E_NOT_PAIRING:
             msg += ": hold the lock's button 5 s (simulator: simlock button hold 6), then pair again"
-    except (identity.IdentityError, config.ConfigError, ValueError, ConnectionError, OSError) as e:
+    except (identity.IdentityError, client.PairingRefused, config.ConfigError, ValueError, ConnectionError,
+            OSError) as e:
         msg = str(e) or e.__class__.__name__
     except KeyboardInterrupt:
         return 0

@@ -43,17 +43,20 @@ class Mirror:
 
 
 class Carried:
-    """A lock the bridge carries: its link, its task, its topics."""
+    """A lock the bridge carries: its link, its topics, the task running the link."""
 
-    def __init__(self, conf: LockConf, ident: dict, where: str, link: Link, task: asyncio.Task):
-        self.conf, self.ident, self.where, self.link, self.task = conf, ident, where, link, task
-        self.topics = None
+    def __init__(self, conf: LockConf, ident: dict, where: str, link: Link, topics: discovery.Topics):
+        self.conf, self.ident, self.where, self.link, self.topics = conf, ident, where, link, topics
+        self.task: asyncio.Task | None = None
         self.version: str | None = None
 
 
 class Bridge:
     def __init__(self, cfg: Config, out=None):
+        if cfg.broker is None:
+            raise ValueError("which broker? --broker mqtt://HOST:PORT")
         self.cfg = cfg
+        self.broker = cfg.broker
         self.mirror = Mirror()
         self.locks: dict[str, Carried] = {}
         self.client: aiomqtt.Client | None = None
@@ -92,8 +95,7 @@ class Bridge:
 
         link = Link(conf.name, ident, where, emit, self.cfg.poll_s, self.cfg.command_timeout_s,
                     self.cfg.reconnect_max_s)
-        carried = Carried(conf, ident, where, link, None)
-        carried.topics = t
+        carried = Carried(conf, ident, where, link, t)
         self.locks[conf.name] = carried
         self._announce(carried)
         self.mirror.set(t.availability, discovery.OFFLINE)
@@ -110,7 +112,7 @@ class Bridge:
     def _attributes(self, c: Carried, extra: dict | None = None) -> None:
         attrs = {"lock_address": c.where, "device_id": "0x%08x" % c.ident["device_id"],
                  "identity": str(c.conf.identity), "bridge_name": c.ident.get("name"),
-                 "connection": c.link.connection}
+                 "connection": c.link.connection, "unreachable_because": c.link.reason}
         last = c.link.last_status
         if last:
             attrs.update(lock_state=last["state"], firmware=last.get("version"), jam=last.get("jam"),
@@ -122,7 +124,8 @@ class Bridge:
     def _stop_lock(self, name: str) -> None:
         """The lock was removed: stop its link, empty its retained configs and state (HA drops the entities)."""
         c = self.locks.pop(name)
-        c.task.cancel()
+        if c.task is not None:
+            c.task.cancel()
         self._clear(name)
         self.say("%s: removed; its Home Assistant entities are cleared" % name)
 
@@ -152,7 +155,8 @@ class Bridge:
             self.mirror.set(t.connection, value)
             self._attributes(c)
             self.say("%s: %s" % (name, {"connected": "connected to the lock",
-                                        "unreachable": "the lock is unreachable; retrying",
+                                        "unreachable": "the lock is unreachable (%s); retrying with "
+                                                       "back-off" % c.link.reason,
                                         "revoked": "the lock refused this bridge: it was revoked. "
                                                    "Pair it again (lockbridge pair) or remove it "
                                                    "(lockbridge remove %s)" % name}.get(value, value)))
@@ -232,17 +236,19 @@ class Bridge:
             self.mirror.dirty.put_nowait(topic)
 
     def _client(self) -> aiomqtt.Client:
-        b = self.cfg.broker
+        b = self.broker
         v5 = b.version == "5"
         tls = None
         if b.tls:
             tls = ssl.create_default_context(cafile=b.ca_file) if b.ca_file else ssl.create_default_context()
-        kwargs = dict(clean_start=True) if v5 else dict(clean_session=True)
-        return aiomqtt.Client(
-            b.host, b.port, username=b.username, password=b.password,
-            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
-            will=aiomqtt.Will(self.cfg.base_topic + "/status", b"offline", qos=1, retain=True),
-            keepalive=15, timeout=10, tls_context=tls, **kwargs)
+        will = aiomqtt.Will(self.cfg.base_topic + "/status", b"offline", qos=1, retain=True)
+        if v5:  # a clean session: nothing the broker queued while the bridge was away is replayed
+            return aiomqtt.Client(b.host, b.port, username=b.username, password=b.password,
+                                  protocol=aiomqtt.ProtocolVersion.V5, will=will, keepalive=15, timeout=10,
+                                  tls_context=tls, clean_start=True)
+        return aiomqtt.Client(b.host, b.port, username=b.username, password=b.password,
+                              protocol=aiomqtt.ProtocolVersion.V311, will=will, keepalive=15, timeout=10,
+                              tls_context=tls, clean_session=True)
 
     async def _publisher(self, client: aiomqtt.Client) -> None:
         while True:
@@ -277,7 +283,7 @@ class Bridge:
 
     async def _broker(self) -> None:
         backoff = 1.0
-        b = self.cfg.broker
+        b = self.broker
         while True:
             try:
                 async with self._client() as client:
@@ -314,7 +320,8 @@ class Bridge:
                 await client.publish(self.cfg.base_topic + "/status", b"offline", qos=1, retain=True, timeout=2)
             except aiomqtt.MqttError:
                 pass
-        for t in tasks + [c.task for c in self.locks.values()]:
+        tasks += [c.task for c in self.locks.values() if c.task is not None]
+        for t in tasks:
             t.cancel()
-        await asyncio.gather(*tasks, *[c.task for c in self.locks.values()], return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self.say("stopped")

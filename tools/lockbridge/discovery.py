@@ -51,11 +51,11 @@ def configs(prefix: str, base: str, lock: str, address: str, version: str | None
     """discovery topic -> config payload, for every entity of the lock."""
     t = Topics(base, lock)
     node = node_id(lock)
-    device = {"identifiers": [device_key(address)], "name": lock, "manufacturer": MANUFACTURER,
+    device: dict[str, object] = {"identifiers": [device_key(address)], "name": lock, "manufacturer": MANUFACTURER,
               "model": MODEL}
     if version:
         device["sw_version"] = version
-    both = {"availability": [{"topic": t.bridge_status, "payload_available": ONLINE,
+    both: dict[str, object] = {"availability": [{"topic": t.bridge_status, "payload_available": ONLINE,
                               "payload_not_available": OFFLINE},
                              {"topic": t.availability, "payload_available": ONLINE,
                               "payload_not_available": OFFLINE}],
@@ -63,7 +63,8 @@ def configs(prefix: str, base: str, lock: str, address: str, version: str | None
     origin = {"name": "lockbridge"}
 
     def entity(obj: str, name: str | None, **extra) -> dict:
-        cfg = {"name": name, "unique_id": "%s_%s" % (node, obj), "device": device, "origin": origin}
+        cfg: dict[str, object] = {"name": name, "unique_id": "%s_%s" % (node, obj), "device": device,
+                                  "origin": origin}
         cfg.update(both)
         cfg.update(extra)
         return cfg

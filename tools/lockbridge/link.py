@@ -77,7 +77,8 @@ class Link:
         self.session: client.Session | None = None
         self.commands: asyncio.Queue[Command] = asyncio.Queue()
         self.actions = state.Actions(ident.get("name") or "lockbridge")
-        self.connection = None
+        self.connection: str | None = None
+        self.reason: str | None = None  # why the lock is unreachable, as the transport said it
         self.last_status: dict | None = None
 
     # --- the worker thread's side (blocking) ---------------------------------------------------------
@@ -128,6 +129,10 @@ class Link:
             self.worker.submit(self._close)
             raise ConnectionError("the lock did not answer in time") from None
 
+    def _unreachable(self, reason: str) -> None:
+        self.reason = reason or "no answer"
+        self._set_connection("unreachable")
+
     def _set_connection(self, value: str) -> None:
         if value != self.connection:
             self.connection = value
@@ -150,14 +155,15 @@ class Link:
         except wire.LockError as e:
             if e.code == wire.E_UNKNOWN_DEVICE:
                 raise Revoked() from None
-            self._set_connection("unreachable")
+            self._unreachable(str(e) if e.code else e.detail.decode(errors="replace"))
             return False
-        except (ConnectionError, OSError, ValueError):
-            self._set_connection("unreachable")
+        except (ConnectionError, OSError, ValueError) as e:
+            self._unreachable(str(e))
             return False
-        except Exception:  # bleak and friends raise their own types: the lock is not reachable now
-            self._set_connection("unreachable")
+        except Exception as e:  # bleak and friends raise their own types: the lock is not reachable now
+            self._unreachable("%s: %s" % (e.__class__.__name__, e))
             return False
+        self.reason = None
         self._set_connection("connected")
         self._publish_status(st)
         return True
@@ -196,10 +202,10 @@ class Link:
                     self.session = None
                     self.worker.submit(self._close)
                 return str(e)
-            except (ConnectionError, OSError):
+            except (ConnectionError, OSError) as e:
                 self.session = None
                 self.worker.submit(self._close)
-                self._set_connection("unreachable")
+                self._unreachable(str(e))
                 continue
             self.actions.commanded(cmd.name, time.monotonic())
             return None
@@ -212,12 +218,12 @@ class Link:
             self.worker.submit(self._close)
             if e.code == wire.E_UNKNOWN_DEVICE:
                 raise Revoked() from None
-            self._set_connection("unreachable")
+            self._unreachable(str(e))
             return
-        except (ConnectionError, OSError):
+        except (ConnectionError, OSError) as e:
             self.session = None
             self.worker.submit(self._close)
-            self._set_connection("unreachable")
+            self._unreachable(str(e))
             return
         self._publish_status(st)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 # The bolt's states (firmware/lock/bolt.py) as HA's MQTT lock states; None = unknown (payload_reset).
 HA_STATE = {
@@ -64,7 +65,7 @@ def view(status: dict) -> dict:
 class Actions:
     """The last action on the lock and who did it, inferred from state changes and this bridge's commands."""
     bridge_name: str
-    clock: object = time.time
+    clock: Callable[[], float] = time.time
     last: dict | None = None
     _state: str | None = None
     _expect: list = field(default_factory=list)  # [(action, deadline)], this bridge's commands in flight

@@ -274,6 +274,18 @@ def test_two_locks_one_revoked_one_removed_over_mqtt_3_1_1(rig_factory):
     rig.state("UNLOCKED", since=sent, name="back")
     assert back.wait_lock("unlocked")["lock"] == "unlocked"
 
+    # Paired again (while the bridge runs), the front door is back with the new identity.
+    front.bench("button hold 5.5")
+    front.wait_for(lambda s: s["pairing"], timeout=10, what="pairing mode")
+    code, out = lockbridge(rig.config_home, "pair", "--sim", "127.0.0.1:%d" % front.port, "--code", CODE,
+                           "--lock", "front", "--name", "ha-bridge", "--force")
+    assert code == 0, out
+    again = time.monotonic()
+    ha.wait(rig.topic("connection", "front"), lambda v: v == "connected", since=again)
+    ha.wait(rig.topic("availability", "front"), lambda v: v == "online", since=again)
+    sent = rig.command("UNLOCK", "front")
+    rig.state("UNLOCKED", since=sent, name="front")
+
     # Removing the front door from the bridge (while it runs) clears its entities in HA.
     code, out = lockbridge(rig.config_home, "locks")
     assert code == 0 and sorted(x["lock"] for x in out) == ["back", "front"]

@@ -42,6 +42,15 @@ class Mirror:
             self.dirty.put_nowait(topic)
 
 
+def _stamp(conf: LockConf):
+    """What tells a re-paired identity (lockbridge pair --force) from the one being carried."""
+    try:
+        st = conf.identity.stat()
+        return (st.st_mtime_ns, st.st_size, st.st_ino, conf.address)
+    except OSError:
+        return None
+
+
 class Carried:
     """A lock the bridge carries: its link, its topics, the task running the link."""
 
@@ -49,6 +58,8 @@ class Carried:
         self.conf, self.ident, self.where, self.link, self.topics = conf, ident, where, link, topics
         self.task: asyncio.Task | None = None
         self.version: str | None = None
+        self.last_command: dict | None = None
+        self.stamp = _stamp(conf)
 
 
 class Bridge:
@@ -109,25 +120,25 @@ class Bridge:
             self.mirror.set(topic, discovery.payload(cfg))
         self._attributes(c)
 
-    def _attributes(self, c: Carried, extra: dict | None = None) -> None:
+    def _attributes(self, c: Carried) -> None:
         attrs = {"lock_address": c.where, "device_id": "0x%08x" % c.ident["device_id"],
                  "identity": str(c.conf.identity), "bridge_name": c.ident.get("name"),
-                 "connection": c.link.connection, "unreachable_because": c.link.reason}
+                 "connection": c.link.connection, "unreachable_because": c.link.reason,
+                 "last_command": c.last_command}
         last = c.link.last_status
         if last:
             attrs.update(lock_state=last["state"], firmware=last.get("version"), jam=last.get("jam"),
                          battery_critical=bool(last.get("critical")))
-        if extra:
-            attrs.update(extra)
         self.mirror.set(c.topics.attributes, json.dumps(attrs, sort_keys=True))
 
-    def _stop_lock(self, name: str) -> None:
+    def _stop_lock(self, name: str, clear: bool = True) -> None:
         """The lock was removed: stop its link, empty its retained configs and state (HA drops the entities)."""
         c = self.locks.pop(name)
         if c.task is not None:
             c.task.cancel()
-        self._clear(name)
-        self.say("%s: removed; its Home Assistant entities are cleared" % name)
+        if clear:
+            self._clear(name)
+            self.say("%s: removed; its Home Assistant entities are cleared" % name)
 
     def _clear(self, name: str) -> None:
         for topic in discovery.configs(self.cfg.discovery_prefix, self.cfg.base_topic, name, "-", None):
@@ -170,6 +181,9 @@ class Bridge:
         for name in list(self.locks):
             if name not in wanted:
                 self._stop_lock(name)
+            elif _stamp(wanted[name]) != self.locks[name].stamp:  # paired again: carry the new identity
+                self._stop_lock(name, clear=False)
+                self.say("%s: its identity changed; reconnecting with it" % name)
         for name, conf in wanted.items():
             if name not in self.locks:
                 self._start_lock(conf)
@@ -196,7 +210,8 @@ class Bridge:
         result = {"command": action, "ok": error is None, "error": error, "seconds": round(took, 2),
                   "at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         self.mirror.set(c.topics.last_command, "%s: %s" % (action, "done" if error is None else "error: " + error))
-        self._attributes(c, {"last_command": result})
+        c.last_command = result
+        self._attributes(c)
         self.say("%s: %s %s" % (name, action, "done in %.2f s" % took if error is None else "failed: " + error))
 
     def _on_message(self, msg: aiomqtt.Message) -> None:

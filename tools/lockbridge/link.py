@@ -26,6 +26,7 @@ from lockctl import client, identity, transports, wire
 from . import state
 
 BUSY_RETRY_S = 0.25
+STOPPED = "the bridge stopped carrying this lock"
 REVOKED = "the lock no longer knows this bridge (revoked): pair it again with `lockbridge pair`"
 SUCCESS_REFUSALS = {"already_locked", "already_unlocked"}  # an automation's "lock" on a locked door is done
 
@@ -244,6 +245,8 @@ class Link:
                 cmd = await self.commands.get()
                 self._answer(cmd, REVOKED)
         finally:
+            while not self.commands.empty():
+                self._answer(self.commands.get_nowait(), STOPPED)
             self.worker.submit(self._close)
             self.worker.shutdown(wait=False)
 
@@ -252,12 +255,14 @@ class Link:
             cmd.reply.set_result(error)
 
     async def _do(self, cmd: Command) -> None:
+        error: str | None = STOPPED
         try:
             error = await self._run_command(cmd)
         except Revoked:
-            self._answer(cmd, REVOKED)
+            error = REVOKED
             raise
-        self._answer(cmd, error)
+        finally:
+            self._answer(cmd, error)
 
     async def _serve(self) -> None:
         backoff = 1.0

@@ -182,6 +182,12 @@ def test_home_assistant_sees_and_drives_the_lock(rig_factory):
         if top == rig.topic("state"):
             assert payload in understood, payload
 
+    # Home Assistant restarted (its birth message): everything is announced again.
+    born = time.monotonic()
+    ha.publish(PREFIX + "/status", "online")
+    ha.wait("%s/lock/lockbridge_front_door/lock/config" % PREFIX, since=born)
+    ha.wait(rig.topic("state"), lambda v: v == "LOCKED", since=born)
+
 
 def test_outages_broker_bridge_and_lock_power(rig_factory):
     rig = rig_factory()
@@ -300,6 +306,16 @@ def test_two_locks_one_revoked_one_removed_over_mqtt_3_1_1(rig_factory):
     code, err = lockbridge(rig.config_home, "remove", "front")
     assert code == 1 and err.startswith("lockbridge: ") and "no lock named" in err
 
+    # Removed while the bridge is stopped: it clears the entities at its next start (its last lock, even).
+    rig.bridge.stop()
+    assert lockbridge(rig.config_home, "remove", "back")[0] == 0
+    started = time.monotonic()
+    rig.bridge.start()
+    ha.wait("%s/lock/lockbridge_back/lock/config" % PREFIX, lambda v: v == "", since=started)
+    retained = snapshot(rig.broker.port, version=mqtt.MQTTv311)
+    assert not [t for t in retained if "lockbridge_back" in t or t.startswith("lockbridge/back/")], retained
+    assert retained["lockbridge/bridge/locks"] == "[]" and retained["lockbridge/status"] == "online"
+
 
 def _tls_files(tmp_path):
     """A CA and a broker certificate for 127.0.0.1, made with `cryptography`."""
@@ -380,7 +396,6 @@ def test_broker_login_tls_config_file_and_an_unreachable_lock(tmp_path):
 
 def test_command_line_errors_are_one_line(tmp_path):
     cases = [
-        (("run", "--broker", "mqtt://127.0.0.1:1"), "no lock to carry yet"),
         (("run", "--broker", "http://x"), "mqtt://HOST:PORT"),
         (("run",), "which broker"),
         (("pair", "--code", CODE), "which lock"),

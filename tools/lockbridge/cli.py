@@ -177,11 +177,13 @@ def run(args) -> None:
                              "the config file instead" % len(current))
         current[0].address = "sim:" + args.sim if args.sim else "ble:" + args.ble
         cfg.locks = current
-    if not cfg.current_locks():
-        raise ValueError("no lock to carry yet: pair one first (lockbridge pair --sim HOST:PORT --code CODE)")
+    say = _out(args)
+    if not cfg.current_locks():  # a service may start first; it carries a lock as soon as one is paired
+        say("no lock to carry yet: pair one (lockbridge pair --sim HOST:PORT --code CODE, or --ble ADDRESS); "
+            "this bridge picks it up while it runs")
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     logging.getLogger("mqtt").setLevel(logging.CRITICAL)  # aiomqtt's; the bridge says it in its own words
-    asyncio.run(Bridge(cfg, _out(args)).run())
+    asyncio.run(Bridge(cfg, say).run())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,8 @@ from lockctl import client, identity, transports, wire
 from . import state
 
 BUSY_RETRY_S = 0.25
+UNCONFIRMED = "sent, but the lock did not confirm it within %g s: see its state"
+TIMED_OUT = "not done within %g s (the lock is unreachable or busy): dropped"
 STOPPED = "the bridge stopped carrying this lock"
 REVOKED = "the lock no longer knows this bridge (revoked): pair it again with `lockbridge pair`"
 SUCCESS_REFUSALS = {"already_locked", "already_unlocked"}  # an automation's "lock" on a locked door is done
@@ -36,6 +38,7 @@ class Command:
     name: str             # a lockctl action or "calibrate"
     deadline: float       # time.monotonic()
     reply: asyncio.Future
+    sent: bool = False    # set by the worker thread as the frame goes out
 
 
 class Revoked(Exception):
@@ -108,15 +111,16 @@ class Link:
             raise ConnectionError("not connected")
         return self.session.status()
 
-    def _act(self, name: str, deadline: float) -> None:
+    def _act(self, cmd: Command) -> None:
         if self.session is None:
             raise ConnectionError("not connected")
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= cmd.deadline or cmd.reply.done():
             raise Expired()  # the last check before the frame goes out
-        if name == "calibrate":
+        cmd.sent = True
+        if cmd.name == "calibrate":
             self.session.calibrate()
         else:
-            self.session.action(name)
+            self.session.action(cmd.name)
 
     # --- asyncio side -----------------------------------------------------------------------------------
     async def _call(self, fn, *args, timeout: float):
@@ -170,16 +174,23 @@ class Link:
         return True
 
     def command(self, name: str) -> asyncio.Future:
-        """Queue a command with its deadline; the future gives None (done) or the error text."""
-        fut = asyncio.get_running_loop().create_future()
-        self.commands.put_nowait(Command(name, time.monotonic() + self.command_timeout_s, fut))
-        return fut
+        """Queue a command with its deadline; the future gives None (done) or the error text, at the latest
+        at the deadline, whatever the link is doing then (reconnecting, stuck in an exchange)."""
+        loop = asyncio.get_running_loop()
+        cmd = Command(name, time.monotonic() + self.command_timeout_s, loop.create_future())
+        loop.call_later(self.command_timeout_s, self._expire, cmd)
+        self.commands.put_nowait(cmd)
+        return cmd.reply
+
+    def _expire(self, cmd: Command) -> None:
+        t = self.command_timeout_s
+        self._answer(cmd, UNCONFIRMED % t if cmd.sent else TIMED_OUT % t)
 
     async def _run_command(self, cmd: Command) -> str | None:
         while True:
             left = cmd.deadline - time.monotonic()
-            if left <= 0:
-                return "not done within %g s (the lock is unreachable or busy): dropped" % self.command_timeout_s
+            if left <= 0 or cmd.reply.done():
+                return TIMED_OUT % self.command_timeout_s
             if self.connection == "revoked":
                 return REVOKED
             if self.session is None and not await self._connect(left):
@@ -187,7 +198,7 @@ class Link:
                 await asyncio.sleep(min(0.5, max(0.0, cmd.deadline - time.monotonic())))
                 continue
             try:
-                await self._call(self._act, cmd.name, cmd.deadline, timeout=left + 1)
+                await self._call(self._act, cmd, timeout=left + 1)
             except Expired:
                 continue
             except wire.LockError as e:

@@ -220,9 +220,9 @@ class Fuzzer:
             return self.observe(self.lock.send(who, channel, msg), channel)
         frame = wire.fragments(msg, fragment_size) if len(msg) <= wire.MAX_MESSAGE else [b"\x80" + msg[:fragment_size]]
         reply = None
-        for f in frame:
-            self.fragments += 1
-            got = self.observe(self.lock.fragment(who, channel, f), channel)
+        self.fragments += len(frame)
+        for out in self.lock.fragments(who, channel, frame):
+            got = self.observe(out, channel)
             reply = got if got is not None else reply
         return reply
 
@@ -489,9 +489,9 @@ class Fuzzer:
         if who in self.sessions:
             self.sessions[who].dead = True
         self.messages += 1
-        for f in frags:
-            self.fragments += 1
-            self.observe(self.lock.fragment(who, channel, f), channel)
+        self.fragments += len(frags)
+        for out in self.lock.fragments(who, channel, frags):
+            self.observe(out, channel)
 
     def token(self) -> bytes:
         """A piece of a made-up command's arguments: the layouts of the protocol are built from these."""

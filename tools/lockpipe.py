@@ -67,11 +67,17 @@ class TestLock:
         """A whole message: the reply in hex, or "!..." if an exception escaped the endpoint."""
         return self.line("M %s %d %s" % (who, channel, msg.hex()))
 
-    def fragment(self, who: str, channel: int, data: bytes) -> str:
-        return self.line("F %s %d %s" % (who, channel, data.hex()))
+    def fragments(self, who: str, channel: int, frags: list[bytes]) -> list[str]:
+        """Fragments in order (one round trip): for each, the reply in hex, "-" (nothing completed) or "!..."."""
+        if not frags:
+            return []
+        return self.line("F %s %d %s" % (who, channel, " ".join(f.hex() or "." for f in frags))).split(" ")
 
     def snapshot(self) -> dict:
-        return json.loads(self.line("S"))
+        out = self.line("S")
+        if not out.startswith("{"):
+            raise LockDied(None, "the snapshot failed: %s\n%s" % (out, "\n".join(self.printed[-5:])))
+        return json.loads(out)
 
     def written(self) -> int:
         return int(self.line("W"))
@@ -112,8 +118,7 @@ class PipeTransport:
         if not self.size:
             out = self.lock.send(self.who, ch, message)
         else:
-            for frag in wire.fragments(message, self.size):
-                out = self.lock.fragment(self.who, ch, frag)
+            out = self.lock.fragments(self.who, ch, wire.fragments(message, self.size))[-1]
         if out.startswith("!") or out == "-":
             raise wire.LockError(wire.E_INTERNAL, out.encode())
         return bytes.fromhex(out)

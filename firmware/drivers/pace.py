@@ -1,7 +1,9 @@
 # How long the steps handed over in one step() call may take. The app calls step() once per control tick
 # (~10 ms) with every step due in it; sent as one burst, a real stepper loses most of them. The train is
-# spread over 7/8 of the time since the previous call, so it ends before the next call (the next tick is
-# never sooner: asyncio's sleep is a minimum) and runs at most 8/7 of the profile's speed.
+# spread over 7/8 of the time since the previous call: the previous gap predicts the next (asyncio's sleep is
+# a minimum, so ticks come at 10 ms plus the loop's work), the train ends before the next call, and the
+# motor runs at most 8/7 of the profile's speed. After a late tick the next may come sooner than its train
+# ends: the STEP/DIR driver then waits for it (a few ms, rarely) rather than send steps faster than planned.
 import time
 from micropython import const
 

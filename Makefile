@@ -6,7 +6,7 @@ STUBS   := $(VENV)/esp32-stubs
 STAMP   := $(VENV)/.setup-done
 PYTHON3 ?= python3
 
-.PHONY: setup sim test mpy check bench clean deploy flash repl logs esp32-board
+.PHONY: setup sim test mpy check bench clean deploy flash repl logs esp32-board maintenance resume
 
 # The ESP32 boards: chip and where MicroPython's firmware image goes in flash (micropython.org/download).
 ESP32_BOARDS := esp32_devkitc esp32s3_devkitc
@@ -56,13 +56,22 @@ esp32-board:
 	@case " $(ESP32_BOARDS) " in *" $(BOARD) "*) ;; \
 	  *) echo "BOARD=$(BOARD) is not an ESP32 board: use BOARD=esp32_devkitc or BOARD=esp32s3_devkitc"; exit 2;; esac
 
-# Copy the compiled build to a board running stock MicroPython (docs/HARDWARE.md, "Flashing"). main.py goes
-# as source: MicroPython runs main.py, not main.mpy.
-deploy: esp32-board mpy
+# Copy the compiled build to a board running stock MicroPython (docs/HARDWARE.md, "Flashing"). First the board
+# is restarted in maintenance mode (the lock not started, its watchdog not armed), so the copy cannot be cut
+# short by a watchdog reset; the last step leaves it. main.py goes as source: MicroPython runs main.py.
+deploy: esp32-board mpy maintenance
 	$(RUN) $(MPREMOTE) fs cp -r build/$(BOARD)/lock build/$(BOARD)/drivers build/$(BOARD)/board.mpy :
 	$(RUN) $(MPREMOTE) fs cp firmware/main.py :main.py
 	$(RUN) $(MPREMOTE) mip install $(AIOBLE)
-	$(RUN) $(MPREMOTE) reset
+	$(RUN) $(MPREMOTE) fs rm :/maintenance + reset
+
+# Restart the board with the lock held (a REPL session longer than the watchdog's 8 s); `make resume` ends it.
+maintenance:
+	$(RUN) $(MPREMOTE) fs touch :/maintenance + reset
+	$(RUN) sleep 3
+
+resume:
+	$(RUN) $(MPREMOTE) fs rm :/maintenance + reset
 
 # MicroPython itself: FIRMWARE=the .bin from micropython.org/download for the board (v1.29.x).
 flash: esp32-board

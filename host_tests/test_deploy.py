@@ -26,10 +26,12 @@ def test_deploy_copies_the_compiled_build_installs_aioble_and_resets(board, driv
     assert rc == 0, err
     mp = ".venv/bin/mpremote connect /dev/ttyUSB0 "
     assert lines == [
+        mp + "fs touch :/maintenance + reset",  # restart with the lock held: no watchdog during the copy
+        "sleep 3",
         mp + "fs cp -r build/%s/lock build/%s/drivers build/%s/board.mpy :" % (board, board, board),
         mp + "fs cp firmware/main.py :main.py",
         mp + "mip install aioble-core aioble-peripheral aioble-server",
-        mp + "reset",
+        mp + "fs rm :/maintenance + reset",
     ]
     build = ROOT / "build" / board
     for f in ("board.mpy", "lock/app.mpy", "lock/ble.mpy", "drivers/%s.mpy" % driver, "drivers/as5600.mpy"):
@@ -40,6 +42,8 @@ def test_deploy_copies_the_compiled_build_installs_aioble_and_resets(board, driv
 def test_without_a_port_commands_are_printed_not_run():
     rc, lines, _ = make("repl")
     assert rc == 0 and lines == [".venv/bin/mpremote connect <PORT> repl"]
+    rc, lines, _ = make("resume")
+    assert rc == 0 and lines == [".venv/bin/mpremote connect <PORT> fs rm :/maintenance + reset"]
     rc, lines, _ = make("logs", "PORT=/dev/ttyACM0", "DRY_RUN=1")
     assert lines == [".venv/bin/mpremote connect /dev/ttyACM0 resume repl --capture lock-console.log"]
 
@@ -64,6 +68,7 @@ def test_flash_and_deploy_refuse_what_cannot_work():
 
 @pytest.mark.parametrize("cmd,needs", [
     (["mpremote", "fs", "--help"], "--recursive"),
+    (["mpremote", "fs", "--help"], "touch"),
     (["mpremote", "mip", "--help"], "install"),
     (["mpremote", "repl", "--help"], "--capture"),
     (["esptool", "write-flash", "--help"], "<address> <filename>"),

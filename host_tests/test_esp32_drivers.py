@@ -358,3 +358,26 @@ def test_board_runs_the_app_and_its_control_loop_feeds_the_watchdog(micropython,
     assert feeds >= 10 and max_gap < 1000
     assert state == "calibrating"  # a fresh lock learns its door first
     assert volts == pytest.approx(6.0)
+
+
+@pytest.mark.parametrize("name", BOARDS[:1])
+def test_board_in_maintenance_mode_holds_the_lock_and_never_arms_the_watchdog(micropython, name, tmp_path):
+    marker = tmp_path / "maintenance"
+    marker.write_text("")
+    out = micropython.run("import json, machine, esp32, neopixel, asyncio, _parts\n"
+                          "machine._i2c_devices[0x36] = _parts.AS5600(0)\n"
+                          "import board\n"
+                          "board._MAINTENANCE = %r\n"
+                          "async def go():\n"
+                          "    try:\n"
+                          "        await asyncio.wait_for(board.start(), 0.5)\n"
+                          "        return 'started'\n"
+                          "    except asyncio.TimeoutError:\n"
+                          "        return 'held'\n"
+                          "first = asyncio.run(go())\n"
+                          "import os\n"
+                          "os.remove(board._MAINTENANCE)\n"
+                          "print(json.dumps([first, asyncio.run(go()), len(machine._wdt)]))\n" % str(marker),
+                          path=(FAKES, ROOT / "boards" / name, FIRMWARE))
+    assert "lock: maintenance mode, not started" in out
+    assert out.strip().splitlines()[-1] == '["held", "started", 0]'

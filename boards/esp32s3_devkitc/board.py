@@ -56,6 +56,8 @@ _DOOR = 10                 # reed switch to GND (optional: unconnected reads "op
 _BATTERY = 1               # ADC1 channel 0
 _DIVIDER = (200000, 100000)  # 200k from the cells' +, 100k to GND: 6.4 V -> 2.13 V at the pin
 
+_MAINTENANCE = "/maintenance"  # outside /data: a factory reset keeps it
+
 _i2c = machine.I2C(0, scl=machine.Pin(_SCL), sda=machine.Pin(_SDA), freq=400000)
 _WHERE = "SDA GPIO%d, SCL GPIO%d" % (_SDA, _SCL)
 
@@ -98,6 +100,7 @@ class Watchdog(system.Watchdog):
 async def start():
     if machine.reset_cause() == machine.WDT_RESET:
         print("lock: restarted by the watchdog")
+    await system.hold_for_maintenance(_MAINTENANCE)
     # A missing sensor would crash the app at once and reboot into the same crash: wait here, saying why.
     await system.hold_while_faulty(lambda: as5600.check(_i2c, _WHERE), Ring(), RING_PIXELS)
 

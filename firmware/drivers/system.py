@@ -1,5 +1,6 @@
-# The watchdog, and what the board does at boot when a part is missing.
+# The watchdog, and what the board does at boot when a part is missing or the lock is being maintained.
 import asyncio
+import os
 from machine import WDT
 
 
@@ -27,3 +28,16 @@ async def hold_while_faulty(check, ring, pixels, period_ms=3000):
         await asyncio.sleep_ms(300)
         ring.write([(0, 0, 0)] * pixels)
         await asyncio.sleep_ms(period_ms)
+
+
+async def hold_for_maintenance(marker):
+    """While the file `marker` exists the lock is not started, so its watchdog is never armed: `make deploy`
+    (which creates and removes it) and a long session at the REPL cannot be cut short by a watchdog reset.
+    Ctrl-C (mpremote connecting) ends the wait and leaves the REPL."""
+    try:
+        os.stat(marker)
+    except OSError:
+        return
+    print("lock: maintenance mode, not started (%s exists; `make resume` or `make deploy` ends it)" % marker)
+    while True:
+        await asyncio.sleep_ms(60000)

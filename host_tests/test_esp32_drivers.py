@@ -178,10 +178,12 @@ r.write([(255, 0, 0), (0, 255, 0), (0, 0, 255), (1, 2, 3)])
 lit = machine._levels[18]
 r.write([(0, 0, 0)] * 4)
 dark = machine._levels[18]
-print(json.dumps([off_at_boot, lit, dark, [list(w[1]) for w in neopixel._writes], neopixel._writes[0][0]]))
+print(json.dumps([off_at_boot, lit, dark, [list(w[1]) for w in neopixel._writes], neopixel._writes[0][0],
+                  [w[2][18] for w in neopixel._writes]]))
 """)
-    off_at_boot, lit, dark, writes, pin = got
+    off_at_boot, lit, dark, writes, pin, power_while_sending = got
     assert pin == 13
+    assert power_while_sending == [0, 0]  # powered before the lit frame and while the dark one goes out
     assert writes[0] == [0, 255, 0, 255, 0, 0, 0, 0, 255, 2, 1, 3]  # G, R, B per pixel
     assert writes[1] == [0] * 12
     assert (off_at_boot, lit, dark) == (1, 0, 1)  # P-MOSFET gate: low = powered

@@ -1,6 +1,9 @@
 # A fake of micropython-lib's `neopixel` as the ESP32 firmware ships it: the same GRB byte buffer, and
-# write() records a copy of it (what went down the wire) instead of calling machine.bitstream.
-_writes = []   # (pin id, bytes) of every write()
+# write() records a copy of it (what went down the wire, and every pin's level then) instead of calling
+# machine.bitstream.
+import machine
+
+_writes = []   # (pin id, bytes, {pin id: level} at that moment) of every write()
 
 
 class NeoPixel:
@@ -30,4 +33,4 @@ class NeoPixel:
             self[i] = v
 
     def write(self):
-        _writes.append((self.pin._id, bytes(self.buf)))
+        _writes.append((self.pin._id, bytes(self.buf), dict(machine._levels)))

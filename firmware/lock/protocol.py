@@ -9,7 +9,7 @@
 # code is RAM on a host build, and a lock spends nearly all its time between messages.
 #
 # API: LockProtocol(root, app, pairmode, now_ms, rng, code) .handle(who, channel, msg, now_ms)
-# .disconnected(who, now_ms) .tick(now_ms) .take_closing() .lockout_ms(now_ms); .devices .passcode
+# .disconnected(who, now_ms) .opened(who) .tick(now_ms) .take_closing() .lockout_ms(now_ms); .devices .passcode
 # .pairmode .rng .wall_time(now_ms) for pairing and commands.
 import os
 import sys
@@ -132,6 +132,12 @@ class LockProtocol:
     def disconnected(self, who, now_ms):
         self._drop_pairing(who, now_ms)
         self.sessions.pop(who, None)
+
+    def opened(self, who):
+        """True while `who` runs a pairing exchange or a session that has carried one authentic frame: what
+        keeps its connection beyond the transport's first seconds."""
+        s = self.sessions.get(who)
+        return who in self.pairings or (s is not None and s.rx_count > 0)
 
     def tick(self, now_ms):
         self._expire_pairing(now_ms)

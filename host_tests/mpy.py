@@ -10,6 +10,16 @@ FIRMWARE = ROOT / "firmware"
 VECTORS = ROOT / "vectors"
 
 
+def sim_board_path():
+    """MICROPYPATH for modules that need the simulated board and the real aioble (lock.app, lock.ble), from
+    sources: the firmware, boards/sim, and micropython-lib's aioble package from MicroPython's source tree."""
+    import sys
+    sys.path.insert(0, str(ROOT / "tools"))
+    from simlock.mpybuild import micropython_dir
+    return (FIRMWARE, ROOT / "boards" / "sim",
+            micropython_dir() / "lib" / "micropython-lib" / "micropython" / "bluetooth" / "aioble")
+
+
 class MicroPythonError(AssertionError):
     pass
 

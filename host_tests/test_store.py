@@ -50,6 +50,23 @@ print(json.dumps([len(good), bad]))
     assert out[1] == 2 * out[0]
 
 
+def test_a_header_that_claims_a_huge_record_is_damage_not_out_of_memory(micropython, tmp_path):
+    # A damaged header (here: a record of 65535 bytes in a 14-byte file) must fail as damage before the
+    # reader makes a buffer for it: a MemoryError would crash the lock at every boot.
+    out = micropython.json("""
+from lock import store
+p = %r + "/rec"
+open(p, "wb").write(b"LK\\x01\\x00\\xff\\xff\\x01\\x00damage")
+try:
+    store.load(p)
+    got = "loaded"
+except store.CorruptError:
+    got = "damaged"
+print('"%%s"' %% got)
+""" % str(tmp_path), heap="32k")
+    assert out == "damaged"
+
+
 def test_cut_before_rename_at_any_byte_leaves_the_old_file(micropython, tmp_path):
     # The new content is written to PATH.tmp first: whatever part of it reached the flash, PATH is old.
     out = micropython.json("""

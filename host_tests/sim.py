@@ -13,7 +13,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
 sys.path.insert(0, str(ROOT / "tools"))
 from simlock.control import command, lines  # noqa: E402
-from simlock.supervisor import DEFAULT_HEAP  # noqa: E402
+from simlock.supervisor import FROZEN_IMAGE  # noqa: E402
 
 
 def _ephemeral_start():
@@ -39,14 +39,20 @@ def free_port_pair():
 
 
 class SimLock:
-    def __init__(self, flash, build=None, heap=DEFAULT_HEAP, port=None):
+    def __init__(self, flash, build=None, heap=None, port=None, frozen=False):
+        """`heap` None: the simulator's own default; `frozen`: the board-like image of `make frozen`."""
+        if frozen:
+            assert FROZEN_IMAGE.exists(), "no frozen image at %s: run `make frozen`" % FROZEN_IMAGE
         self.flash = pathlib.Path(flash)
         self.port = port or free_port_pair()
         self.control = self.port + 1
-        args = [str(VENV_BIN / "simlock"), "run", "--flash", str(self.flash), "--port", str(self.port),
-                "--heap", heap]
+        args = [str(VENV_BIN / "simlock"), "run", "--flash", str(self.flash), "--port", str(self.port)]
+        if heap:
+            args += ["--heap", heap]
         if build:
             args += ["--build", str(build)]
+        if frozen:
+            args.append("--frozen")
         self.output = []
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self._ready = threading.Event()

@@ -1,5 +1,7 @@
-# The simulated board runs from sources or from `make mpy` (build/sim); nothing is frozen, but the list of
-# what makes up a sim build is the same shape as a real board's.
+# The simulated board's image (`make frozen`): the Unix port, 32-bit, with the firmware and this board frozen
+# in, the way an ESP32 image is built. Without it the simulator loads the same modules as mpy-cross files.
+# Paths are relative to this file. The variant's own manifest is replaced, so asyncio is included here.
+include("$(MPY_DIR)/extmod/asyncio")
 module("board.py")
 module("bluetooth.py")
 module("aioble.py")

@@ -37,12 +37,13 @@ _REPLANS = const(2)  # lost-step recoveries per leg before it counts as a jam
 # way then looks like the motor catching up, so it is not felt. Three of the shell's 10 ms ticks.
 _LATE_MS = const(30)
 
-# Row per state, one character per ACTIONS entry: "-" accepted; refused as "*" "busy", "?" "uncalibrated",
+# Row per state, one character per ACTIONS entry: "-" accepted; refused as "*" "busy", "!" "uncalibrated",
 # "@" already there ("already_locked" in locked, "already_unlocked" in unlocked). Characters that are
 # built-in qstrs and short rows cost little heap. An "already" refusal stands only while the bolt rests
-# exactly there; a hand-turned half position or a pending lock'n'go moves.
+# exactly there; a hand-turned half position or a pending lock'n'go moves. No "??" in a row: frozen
+# builds write strings into C, where that starts a trigraph.
 TABLE = {
-    "uncalibrated": "?????-",
+    "uncalibrated": "!!!!!-",
     "calibrating": "******",
     "locked": "@-----",
     "unlocking": "******",
@@ -110,7 +111,7 @@ class Bolt:
         cell = TABLE[state][ACTIONS.index(action)]
         if cell == "*":
             return "busy"
-        if cell == "?":
+        if cell == "!":
             return "uncalibrated"
         plan = _PLANS[action]
         if cell == "-":

@@ -123,6 +123,10 @@ class SimLock:
         watches the lock's state could miss it."""
         return [line for line in self.output if line.startswith("fw| ") and "Traceback" in line]
 
+    def boots(self):
+        """How many times the firmware has booted (a crash reboots it, as a watchdog would)."""
+        return sum(1 for line in self.output if line.strip() == "ready")
+
     def power_cycle(self):
         assert self.bench("power off")["ok"]
         assert self.bench("power on")["ok"]

@@ -27,14 +27,12 @@ UNIX_OPTS := VARIANT=standard MICROPY_PY_FFI=0 MICROPY_PY_BTREE=0 MICROPY_SSL_AX
 
 # One line on what the frozen build lacks on this machine (the simulator itself needs none of it).
 build-deps:
-	@missing=""; \
-	command -v gcc >/dev/null || missing="$$missing gcc"; \
-	command -v gcc >/dev/null && ! printf '#include <stdio.h>\nint main(void){return 0;}\n' \
-	  | gcc -x c - -o /dev/null 2>/dev/null && missing="$$missing libc6-dev"; \
-	command -v gcc >/dev/null && ! printf '#include <stdio.h>\nint main(void){return 0;}\n' \
-	  | gcc -m32 -x c - -o /dev/null 2>/dev/null && missing="$$missing gcc-multilib"; \
-	test -d "$(MP)/py" || missing="$$missing MICROPY_DIR"; \
-	test -z "$$missing" || echo "make frozen (and make test) need:$$missing; on Debian: apt-get install gcc libc6-dev gcc-multilib make; MICROPY_DIR: see README"
+	@pkgs=""; src=""; c='#include <stdio.h>\nint main(void){return 0;}\n'; \
+	command -v gcc >/dev/null || pkgs="$$pkgs gcc"; \
+	command -v gcc >/dev/null && ! printf "$$c" | gcc -x c - -o /dev/null 2>/dev/null && pkgs="$$pkgs libc6-dev"; \
+	command -v gcc >/dev/null && ! printf "$$c" | gcc -m32 -x c - -o /dev/null 2>/dev/null && pkgs="$$pkgs gcc-multilib"; \
+	test -d "$(MP)/py" || src=" MicroPython's source (no $(MP): set MICROPY_DIR, README \"The frozen build\")"; \
+	test -z "$$pkgs$$src" || echo "make frozen and make test need:$${pkgs:+$$pkgs (Debian: apt-get install$$pkgs)}$$src"
 
 frozen: $(FROZEN_IMAGE)
 
@@ -75,15 +73,18 @@ mpy: setup
 check: setup
 	MYPYPATH=$(STUBS):firmware:boards/esp32_devkit $(VENV)/bin/mypy --config-file mypy.ini \
 	  --custom-typeshed-dir $(STUBS) --no-site-packages firmware boards/esp32_devkit
+	$(PY) tools/manifestcheck.py --micropython $(MP)
 
-test: setup check
+# The RAM gate (host_tests/test_frozen.py) runs the frozen image: a C compiler and gcc-multilib (.ci/run).
+test: setup check frozen
 	$(MAKE) --no-print-directory mpy BOARD=sim
 	# Four workers on two cores: the simulated locks mostly wait on real time (motor, ring, timers), and
 	# the whole suite uses under one core.
 	$(VENV)/bin/pytest -q -n 4 --dist worksteal host_tests
 
-bench: setup mpy
-	$(PY) tools/bench.py
+# `make bench`: the goals and where they stand, in under two minutes; FULL=1 adds the detailed searches.
+bench: setup mpy frozen
+	$(PY) tools/bench.py $(if $(FULL),--full)
 
 clean:
 	rm -rf build .mypy_cache .pytest_cache

@@ -2,32 +2,17 @@
 and names in ROM, 4-byte objects) runs a whole session in a 40 KiB heap. Every feature must keep passing it."""
 import subprocess
 
-from sim import ROOT
+from sim import ROOT, whole_session
 from simlock.supervisor import FROZEN_IMAGE
 
 GATE_HEAP = "40k"  # an ESP32 gives the firmware about 56 KB at start: the gate keeps a margin below it
-CODE = "135790"
 
 
 def test_a_whole_session_runs_in_40k_on_the_frozen_image(simlock, tmp_path):
     lock = simlock(frozen=True, heap=GATE_HEAP)
     assert not lock.flash.with_name(lock.flash.name + ".mpy").exists(), "nothing is loaded from files"
-    lock.wait_for(lambda s: s["lock"] in ("locked", "unlocked"), timeout=60, what="calibrated at first boot")
-    lock.wait_for(lambda s: s["pairing"], timeout=10, what="pairing mode on a lock with no devices")
-    phone = tmp_path / "phone.json"
-    rc, out = lock.lockctl(phone, "pair", "--code", CODE, "--name", "phone")
-    assert rc == 0, out
-    lock.wait_for(lambda s: not s["pairing"], timeout=10, what="pairing mode closed after the pairing")
-    for action in ("unlock", "lock", "unlock"):
-        rc, out = lock.lockctl(phone, action)
-        assert rc == 0, out
-        lock.wait_lock(action + "ed")
-    for expected in ("locked", "unlocked"):
-        lock.bench("button press")
-        lock.wait_lock(expected)
-    rc, status = lock.lockctl(phone, "status")
-    assert rc == 0, status
-    assert status["state"] == "unlocked"
+    # boot, calibration, pairing a phone, lock/unlock from it and by the button, a status read
+    whole_session(lock, tmp_path / "phone.json")
     # One boot: an out-of-memory failure reboots the board (as a watchdog would) and might go unseen.
     assert lock.boots() == 1, lock.log()
     assert not lock.crashes(), lock.log()

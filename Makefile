@@ -6,7 +6,7 @@ STUBS   := $(VENV)/esp32-stubs
 STAMP   := $(VENV)/.setup-done
 PYTHON3 ?= python3
 
-.PHONY: setup sim test mpy check bench clean frozen build-deps manifests
+.PHONY: setup sim test mpy check bench clean frozen build-deps FORCE
 
 setup: $(STAMP) build-deps
 

@@ -196,6 +196,7 @@ def module_costs():
         files, files_q = _import_costs(ROOT / ".venv/bin/micropython", str(MPY_BUILD) + ":.frozen", script)
         script.write_text(ROMFS_MOUNT % str(image) + MODULE_COST)
         rom, _ = _import_costs(ROOT / ".venv/bin/micropython", str(boot) + ":.frozen", script)
+        image_size = image.stat().st_size
     print("  %-16s %8s %6s | %8s %8s %6s" % ("module", "frozen32", "qstrs", "files64", "rom64", "qstrs"))
     rows = {}
     for i, name in enumerate(MODULES + ["total"]):
@@ -205,7 +206,7 @@ def module_costs():
         rows[name] = row
         print("  %-16s %8d %6d | %8d %8d %6d" % tuple([name] + row))
     print("  (frozen32: the board-like image, names and bytecode in ROM; files64 / rom64: the PyPI port loading"
-          " the mpy-cross build as files / from a %d-byte ROMFS image)" % image.stat().st_size)
+          " the mpy-cross build as files / from a %d-byte ROMFS image)" % image_size)
     print(flush=True)
     return rows
 

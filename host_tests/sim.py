@@ -146,13 +146,13 @@ SESSION_CODE = "135790"
 
 
 def whole_session(lock, phone, with_phone=True):
-    """The RAM gate's scenario on a factory-new lock: boot and calibration; then, `with_phone`, pairing a phone
-    (the identity file `phone`) and unlock/lock/unlock from it; lock/unlock by the button; a status read from the
+    """The RAM gate's scenario on a factory-new lock: boot and calibration; then, `with_phone`, setting it up
+    with a phone (`lockctl setup`, the identity file `phone`) and unlock/lock/unlock from it; lock/unlock by the button; a status read from the
     phone. Raises AssertionError at the first step that does not work."""
     lock.wait_for(lambda s: s["lock"] in ("locked", "unlocked"), timeout=60, what="calibrated at first boot")
     if with_phone:
         lock.wait_for(lambda s: s["pairing"], timeout=10, what="pairing mode on a lock with no devices")
-        rc, out = lock.lockctl(phone, "pair", "--code", SESSION_CODE, "--name", "phone")
+        rc, out = lock.lockctl(phone, "setup", "--code", SESSION_CODE, "--name", "phone")
         assert rc == 0, out
         lock.wait_for(lambda s: not s["pairing"], timeout=10, what="pairing mode closed after the pairing")
         for action in ("unlock", "lock", "unlock"):

@@ -40,7 +40,7 @@ def pairs_on(heap_k, firmware):
     with tempfile.TemporaryDirectory() as flash:
         lock = PipeLock(flash, firmware=firmware, heap="%dk" % heap_k)
         try:
-            client.pair(lock.transport("a"), "123456", "alice")
+            client.setup(lock.transport("a"), "123456", "alice")
             lock.line("E")
             got = client.pair(lock.transport("b"), "123456", "bob")
             s = client.Session(lock.transport("b"), got.device_id, got.key)
@@ -78,7 +78,7 @@ def timings(firmware, out=print):
         lock = PipeLock(flash, firmware=firmware)
         try:
             t = Timed(lock, "a")
-            got, cpu = measure(lambda: client.pair(t, "123456", "alice"))
+            got, cpu = measure(lambda: client.setup(t, "123456", "alice"))
             figures["pairing_fresh_ms"] = t.lock_us / 1000
             out("pairing, fresh lock (code set):   lock %7.1f ms   client %6.1f ms CPU" % (t.lock_us / 1000, cpu))
             best = None
@@ -125,7 +125,7 @@ def with_devices(firmware, n):
     with tempfile.TemporaryDirectory() as flash:
         lock = PipeLock(flash, firmware=firmware, iterations=1)
         try:
-            client.pair(lock.transport("owner"), "123456", "owner")
+            client.setup(lock.transport("owner"), "123456", "owner")
         finally:
             lock.close()
         env = dict(os.environ, MICROPYPATH=(firmware or str(ROOT / "firmware")) + ":.frozen")

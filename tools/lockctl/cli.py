@@ -22,11 +22,18 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--json", action="store_true", help="machine-readable output")
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     sub.add_parser("scan", help="list locks nearby (or the simulated one)")
-    p = sub.add_parser("pair", help="pair this device (the lock must be in pairing mode)")
-    p.add_argument("--code", help="the 6-digit security code (on a fresh lock: the code to set)")
-    p.add_argument("--name", default=os.environ.get("USER", "lockctl"))
-    p.add_argument("--type", default="phone", choices=client.TYPES)
-    p.add_argument("--force", action="store_true", help="replace an existing identity file")
+    for cmd, what, code in (("setup", "set up a new lock: sets its security code, pairs this device as admin",
+                             "the 6-digit security code to set"),
+                            ("pair", "pair this device with a set-up lock (the lock must be in pairing mode)",
+                             "the lock's 6-digit security code")):
+        p = sub.add_parser(cmd, help=what)
+        p.add_argument("--code", help=code)
+        p.add_argument("--name", default=os.environ.get("USER", "lockctl"))
+        p.add_argument("--type", default="phone", choices=client.TYPES)
+        p.add_argument("--force", action="store_true", help="replace an existing identity file")
+        if cmd == "setup":
+            p.add_argument("--setup-secret", metavar="SECRET",
+                           help="the setup secret that came with the lock (e.g. ABCD-EFGH-...), if it has one")
     sub.add_parser("status", help="lock state, battery, pairing mode, firmware version")
     for a, what in (("lock", "lock the door"), ("unlock", "unlock the door"),
                     ("unlatch", "unlock and pull the latch, then return to unlocked"),
@@ -69,10 +76,15 @@ def _code(value: str | None, prompt: str) -> str:
     raise ValueError("the security code is needed: --code CODE")
 
 
-def _transport(args, ident: dict | None):
+def _where(args, ident: dict | None) -> str:
     where = args.sim and "sim:" + args.sim or args.ble and "ble:" + args.ble or (ident or {}).get("lock")
     if not where:
         raise ValueError("which lock? use --sim HOST:PORT or --ble ADDRESS")
+    return where
+
+
+def _transport(args, ident: dict | None):
+    where = _where(args, ident)
     kind, _, addr = where.partition(":")
     return where, (transports.SimTransport(addr) if kind == "sim" else transports.BleTransport(addr))
 
@@ -98,18 +110,31 @@ def run(args) -> None:
             print("no lock found")
         _show(args, found)
         return
-    if args.cmd == "pair":
+    if args.cmd in ("setup", "pair"):
         if path.exists() and not args.force:
             raise ValueError("%s already holds an identity: use --identity FILE for another lock, "
                              "or --force to replace it" % path)
-        code = _code(args.code, "security code: ")
+        known = identity.for_lock(_where(args, None), (path.parent, identity.default_path().parent))
+        if args.cmd == "setup":
+            if known:
+                raise ValueError("this device already paired with that lock (%s), so it is not new: pair with "
+                                 "`lockctl pair --code CODE`; only if you factory-reset it yourself, delete "
+                                 "that file and run setup again" % known[0])
+        code = _code(args.code, "security code: " if args.cmd == "pair" else "new security code: ")
         client.code_bytes(code)
+        secret = None
+        if args.cmd == "setup" and args.setup_secret:
+            secret = client.parse_setup_secret(args.setup_secret)
         where, t = _transport(args, None)
         try:
-            got = client.pair(t, code, args.name, args.type)
+            if args.cmd == "setup":
+                got = client.setup(t, code, args.name, args.type, setup_secret=secret)
+            else:
+                got = client.pair(t, code, args.name, args.type,
+                                  pinned_iterations=identity.pinned_iterations(known))
         finally:
             t.close()
-        identity.save(path, where, got.device_id, got.key, args.name, got.admin)
+        identity.save(path, where, got.device_id, got.key, args.name, got.admin, got.iterations)
         _show(args, {"paired": got.device_id, "admin": got.admin, "identity": str(path)})
         return
     ident = identity.load(path)
@@ -160,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except wire.LockError as e:
         msg = str(e) if e.code else (e.detail.decode(errors="replace") or "no connection to the lock")
-    except (identity.IdentityError, ValueError, ConnectionError, OSError) as e:
+    except (identity.IdentityError, client.PairingRefused, ValueError, ConnectionError, OSError) as e:
         msg = str(e) or e.__class__.__name__
     except KeyboardInterrupt:
         msg = "interrupted"

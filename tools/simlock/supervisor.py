@@ -20,9 +20,9 @@ FROZEN_IMAGE = ROOT / "build" / "frozen" / "unix32" / "micropython"
 # The simulated chip's RAM, the one place it is set (docs/DESIGN.md "RAM"; `make bench` prints the figures).
 # The PyPI port is 64-bit and loads every module's bytecode and names into its heap, which no board does: it
 # gets whatever it needs, with margin. The frozen image gets what an ESP32 gives the firmware at start.
-DEFAULT_HEAP = "112k"
+DEFAULT_HEAP = "144k"
 FROZEN_HEAP = "56k"
-SOURCES = [ROOT / "firmware", ROOT / "boards" / "sim"]
+BOARD_DIR = ROOT / "boards" / "sim"
 
 
 class NoFrozenImage(Exception):
@@ -51,7 +51,7 @@ class Supervisor:
         if not build and not frozen:
             # The board runs compiled modules (frozen or .mpy), so the simulator does too: same RAM use.
             shutil.rmtree(self.build, ignore_errors=True)
-            errors = mpybuild.build(MPY_CROSS, self.build, SOURCES)
+            errors = mpybuild.build_board(MPY_CROSS, self.build, BOARD_DIR)
             if errors:
                 raise RuntimeError("mpy-cross failed:\n" + errors)
         self.heap = heap or (FROZEN_HEAP if frozen else DEFAULT_HEAP)

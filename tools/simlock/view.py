@@ -49,7 +49,7 @@ def render(state, physics, ring_pixels, port):
     lines += ["", "  " + bolt_bar(state["position"], physics["stop_locked"], physics["stop_unlatch"]), "",
               "  Drive it from another terminal:",
               "    simlock button press | button hold 5 | battery 4.4 | turn -300 | jam on | power off",
-              "    lockctl --sim 127.0.0.1:%d pair --code 123456 --name my-phone" % port,
+              "    lockctl --sim 127.0.0.1:%d setup --code 123456 --name my-phone   (later phones: pair)" % port,
               "  Ctrl-C stops the simulator (the flash directory keeps its contents)."]
     # Overwrite in place (home, clear each line's tail, clear below) rather than clear the screen: no flicker.
     return "\x1b[H" + "\x1b[K\n".join(lines) + "\x1b[K\n\x1b[J"

@@ -19,11 +19,11 @@ def test_a_whole_session_runs_in_40k_on_the_frozen_image(simlock, tmp_path):
 
 
 def test_the_frozen_image_holds_the_firmware_and_the_board():
-    # Frozen by boards/sim/manifest.py: the firmware, the simulated board and its radio, and asyncio (the
-    # manifest replaces the variant's own). Nothing else is needed on the path.
+    # Frozen by boards/sim/manifest.py: the firmware, the simulated board and its radio under micropython-lib's
+    # aioble, and asyncio (the manifest replaces the variant's own). Nothing else is needed on the path.
     out = subprocess.run([str(FROZEN_IMAGE), "-c", "help('modules')"], env={"MICROPYPATH": ".frozen"},
                          capture_output=True, text=True, timeout=30).stdout.split()
     firmware = ROOT / "firmware"
-    expected = {"main", "board", "bluetooth", "aioble", "asyncio/__init__"}
+    expected = {"main", "board", "bluetooth", "aioble/__init__", "aioble/server", "asyncio/__init__"}
     expected |= {"lock/" + p.stem for p in (firmware / "lock").glob("*.py")}
     assert expected <= set(out), sorted(expected - set(out))

@@ -123,7 +123,7 @@ def with_devices(firmware, n):
     """A lock with n devices (n >= 2): the last one pairs with the code, then its session open and status, lock side,
     and the heap in use: {"session_ms", "status_ms", "heap"}."""
     with tempfile.TemporaryDirectory() as flash:
-        lock = PipeLock(flash, firmware=firmware, iterations=1)
+        lock = PipeLock(flash, firmware=firmware, iterations=1000)  # the fewest a client accepts
         try:
             client.setup(lock.transport("owner"), "123456", "owner")
         finally:
@@ -131,7 +131,7 @@ def with_devices(firmware, n):
         env = dict(os.environ, MICROPYPATH=(firmware or str(ROOT / "firmware")) + ":.frozen")
         subprocess.run([str(ROOT / ".venv" / "bin" / "micropython"), "-c", FILL, flash, str(n - 2)],
                        env=env, check=True)
-        lock = PipeLock(flash, firmware=firmware, iterations=1)
+        lock = PipeLock(flash, firmware=firmware, iterations=1000)  # the fewest a client accepts
         try:
             lock.line("E")
             got = client.pair(lock.transport("p"), "123456", "last")

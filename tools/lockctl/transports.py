@@ -42,7 +42,7 @@ class SimTransport:
             for h in self.handles.values():
                 self.c.subscribe(h)
         except RadioError as e:
-            raise wire.LockError(0, str(e).encode()) from None
+            raise wire.LockError(0, _sim_problem(hostport, e).encode()) from None
         self.size = min(mtu - 3, LOCK_BUFFER)
 
     def exchange(self, channel: str, message: bytes) -> bytes:
@@ -70,6 +70,18 @@ class SimTransport:
 
     def close(self) -> None:
         self.c.close()
+
+
+def _sim_problem(hostport: str, e: Exception) -> str:
+    """What went wrong reaching a simulated lock, and what to do about it."""
+    text = str(e)
+    if "'ok': False" in text:  # simlock's control port answers JSON lines with "ok"
+        host, _, port = hostport.rpartition(":")
+        return ("%s is the simulator's control port (simlock), not the lock: the lock's radio is %s:%d"
+                % (hostport, host or "127.0.0.1", int(port) - 1))
+    if text.startswith("no lock at"):
+        return "no lock answers at %s: start the simulator (`make sim`), or check --sim HOST:PORT" % hostport
+    return "the simulated lock at %s: %s" % (hostport, text)
 
 
 def sim_scan(hostport: str) -> list[dict]:

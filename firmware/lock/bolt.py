@@ -19,6 +19,7 @@
 #   b.calibration  {"locked", "unlocked", "unlatch"[, "fulllock"]: positions} | None
 #   b.calibration_dirty   True after a calibration succeeded; the shell saves it and clears the flag
 #   b.moving       True while tick() may return steps (the shell may power the stepper off otherwise)
+#   b.pending_lock(now_ms) -> None | ("lockngo" | "auto_relock", ms until the bolt locks by itself)
 # Attributes are for reading only. Positions are steps on the sensor's absolute axis, larger = towards
 # unlatch (docs/DESIGN.md). See docs/DRIVE.md for the transitions table and the calibration procedure.
 from micropython import const
@@ -131,6 +132,19 @@ class Bolt:
         self._plan = plan
         self._found = []
         self._next(now_ms, sensed, "calibration" if action == "calibrate" else "request")
+        return None
+
+    def pending_lock(self, now_ms):
+        """(cause, ms) until the bolt locks by itself: ("lockngo", ms) in a lock'n'go wait, ("auto_relock",
+        ms) at rest unlocked with auto-relock on; None otherwise. For display only."""
+        until = self._until
+        if until is None or self.moving:
+            return None
+        plan = self._plan
+        if plan and plan[1] == "lockngo_s":
+            return ("lockngo", max(0, until - now_ms))
+        if not plan and self.state == "unlocked":
+            return ("auto_relock", max(0, until - now_ms))
         return None
 
     # --- the periodic step -------------------------------------------------------------------------

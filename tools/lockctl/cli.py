@@ -226,11 +226,8 @@ def explain(e: BaseException) -> tuple[str, int]:
     if isinstance(e, ModuleNotFoundError) and (e.name or "").split(".")[0] in ("bleak", "dbus_fast"):
         return ("Bluetooth support is not installed (the `bleak` package): `pip install -r requirements.txt`, "
                 "or use --sim HOST:PORT for the simulator"), EXIT_ERROR
-    if type(e).__module__.split(".")[0] in ("bleak", "dbus_fast") or isinstance(e, FileNotFoundError) \
-            and "bus" in str(e).lower():
-        return ("Bluetooth is not available here (%s): is an adapter present and BlueZ running "
-                "(`bluetoothctl show`)? Or use --sim HOST:PORT for the simulator" % (str(e) or "no adapter")), \
-            EXIT_ERROR
+    if isinstance(e, transports.BluetoothError):
+        return str(e), EXIT_ERROR
     if isinstance(e, ConnectionError):
         return (str(e) or "the connection to the lock was lost") + ": run it again, closer to the lock", \
             EXIT_ERROR

@@ -100,6 +100,21 @@ def _describe(addr: str, name: str, manufacturer: bytes) -> dict:
     return out
 
 
+class BluetoothError(ConnectionError):
+    """This computer's Bluetooth cannot be used (no stack, no adapter, switched off)."""
+
+
+def _no_bluetooth(e: Exception) -> BluetoothError:
+    """What a failure below bleak means to a person: bleak reports a missing D-Bus (no BlueZ) as a bare
+    FileNotFoundError of the bus socket, a missing adapter as its own error types."""
+    if isinstance(e, (FileNotFoundError, ConnectionRefusedError, PermissionError)):
+        why = "no Bluetooth stack (BlueZ on D-Bus) is running"
+    else:
+        why = str(e).splitlines()[0] if str(e) else "no adapter"
+    return BluetoothError("Bluetooth is not available here: %s; check `bluetoothctl show` (an adapter, "
+                          "powered on), or use --sim HOST:PORT for the simulator" % why)
+
+
 class BleTransport:
     """A real lock over BLE, with bleak (runs its own event loop; the client code stays synchronous)."""
 
@@ -109,7 +124,14 @@ class BleTransport:
         self.timeout = timeout
         self.queues: dict[str, asyncio.Queue] = {}
         self.client = BleakClient(address, timeout=timeout)
-        self.loop.run_until_complete(self._connect())
+        try:
+            self.loop.run_until_complete(self._connect())
+        except asyncio.TimeoutError:
+            self.loop.close()
+            raise ConnectionError("no lock answered at %s: is it in range and powered?" % address) from None
+        except Exception as e:  # bleak's and D-Bus's own types
+            self.loop.close()
+            raise _no_bluetooth(e) from None
 
     async def _connect(self) -> None:
         await self.client.connect()
@@ -135,6 +157,8 @@ class BleTransport:
             return self.loop.run_until_complete(self._exchange(channel, message))
         except asyncio.TimeoutError:
             raise ConnectionError("the lock did not answer") from None
+        except Exception as e:  # bleak's own types: the link went away
+            raise ConnectionError("the Bluetooth connection to the lock was lost (%s)" % e) from None
 
     def close(self) -> None:
         try:
@@ -151,7 +175,10 @@ def ble_scan(seconds: float = 5.0) -> list[dict]:
         return [_describe(d.address, adv.local_name or d.name or "",
                           adv.manufacturer_data.get(MANUFACTURER_ID, b""))
                 for d, adv in found.values()]
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except Exception as e:  # bleak's and D-Bus's own types
+        raise _no_bluetooth(e) from None
 
 
 class PipeLock:

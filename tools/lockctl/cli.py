@@ -96,7 +96,7 @@ def command(name: str, help: str, arguments: Callable[[argparse.ArgumentParser],
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, and where to look, instead of the whole usage
-        self.exit(EXIT_USAGE, "%s: %s (see `%s --help`)\n" % (self.prog, message, self.prog))
+        self.exit(EXIT_USAGE, "lockctl: %s (see `%s --help`)\n" % (message, self.prog))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -377,10 +377,10 @@ def cmd_settings(ctx: Context) -> Result:
                                 EXIT_USAGE)
     if not changes:
         s = ctx.session().settings()
-        return Result(s, settings_lines(s))
-    code = security_code(a.code)
-    s = ctx.session().set_settings(code, **changes)
-    return Result(s, ["settings changed:"] + settings_lines(s))
+    else:
+        s = ctx.session().set_settings(security_code(a.code), **changes)
+    s["button_actions"] = bool(s["button_actions"])
+    return Result(s, (["settings changed:"] if changes else []) + settings_lines(s))
 
 
 # --- acting -----------------------------------------------------------------------------------------

@@ -40,15 +40,17 @@ def ring_art(pixels, n, radius=4):
 
 
 def bolt_bar(position, lo, hi, positions=None, width=BAR):
-    """The cylinder between its two hard stops; the learnt positions marked (F L U N), the bolt as a block."""
+    """Two lines: the cylinder between its hard stops with the bolt as a block, and under it the learnt
+    positions (F full lock, L locked, U unlocked, N unlatch)."""
     def col(p):
         return max(0, min(width - 1, round((p - lo) / max(1, hi - lo) * (width - 1))))
-    cells = ["\u2500"] * width
+    marks = [" "] * width
     for key, mark in MARKS:
         if positions and key in positions:
-            cells[col(positions[key])] = mark
-    cells[col(position)] = "\u2588"
-    return "stop |" + "".join(cells) + "| stop"
+            marks[col(positions[key])] = mark
+    bolt = col(position)
+    return ["stop |" + "".join("\u2588" if i == bolt else "\u2500" for i in range(width)) + "| stop",
+            "      " + "".join(marks).rstrip()]
 
 
 def _seconds(n):
@@ -119,9 +121,11 @@ class View:
             row = art[i] if i < len(art) else " " * visible(art[0]).__len__()
             out.append("  " + row + "   " + (info[i] if i < len(info) else ""))
         out += ["",
-                "  " + bolt_bar(state["position"], self.physics["stop_locked"], self.physics["stop_unlatch"],
-                                fw.get("positions")) + "   %d steps" % state["position"],
-                "  F full lock  L locked  U unlocked  N unlatch (as learnt)  \u2588 the bolt", "",
+                ]
+        bar, marks = bolt_bar(state["position"], self.physics["stop_locked"], self.physics["stop_unlatch"],
+                              fw.get("positions"))
+        out += ["  " + bar + "   %d steps" % state["position"], "  " + marks,
+                "  \u2588 the bolt; as learnt: F full lock, L locked, U unlocked, N unlatch", "",
                 "  recent events"]
         out += ["    " + e for e in self.events] or ["    -"]
         out += ["",

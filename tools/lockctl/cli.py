@@ -111,6 +111,8 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND", parser_class=Parser)
     for c in COMMANDS.values():
         p = sub.add_parser(c.name, help=c.help, description=c.help)
+        # also after the command (`lockctl status --json`); SUPPRESS keeps a --json given before it
+        p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
         if c.arguments:
             c.arguments(p)
     return ap
@@ -264,6 +266,14 @@ def _pair(ctx: Context, setup: bool) -> Result:
     got = client.pair(t, code, a.name, a.type)
     identity.save(path, where, got.device_id, got.key, a.name, got.admin)
     ctx.close()
+    if got.admin:
+        # set the lock's clock now, so that what it records from here on has a date
+        ctx._path = path
+        try:
+            ctx.session()
+        except (wire.LockError, ConnectionError):
+            pass  # paired all the same; the next admin command sets the clock
+        ctx.close()
     data = {"device_id": got.device_id, "admin": got.admin, "lock": name, "identity": str(path)}
     lines = ["paired as %s (device 0x%08x%s), kept as the lock %r" % (a.name, got.device_id,
                                                                      ", admin" if got.admin else "", name or path)]

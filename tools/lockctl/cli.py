@@ -136,6 +136,9 @@ class Context:
             self._path = pathlib.Path(a.identity) if a.identity else identity.path_for(a.lock)
         return self._path
 
+    def use_identity(self, path: pathlib.Path) -> None:
+        self._path, self._ident, self._session = path, None, None
+
     def identity(self) -> dict:
         if self._ident is None:
             self._ident = identity.load(self.identity_path())
@@ -268,7 +271,7 @@ def _pair(ctx: Context, setup: bool) -> Result:
     ctx.close()
     if got.admin:
         # set the lock's clock now, so that what it records from here on has a date
-        ctx._path = path
+        ctx.use_identity(path)
         try:
             ctx.session()
         except (wire.LockError, ConnectionError):

@@ -106,7 +106,7 @@ def test_scan_pair_and_drive_the_lock_over_the_ble_transport(ble):
 
     t = transports.BleTransport(address)
     try:
-        got = client.pair(t, CODE, "ble-phone")
+        got = client.setup(t, CODE, "ble-phone")
     finally:
         t.close()
     assert got.admin

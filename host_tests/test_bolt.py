@@ -513,3 +513,53 @@ gc.collect()
 print(rig.b.state, gc.mem_free() > 20000)
 """)
     assert out.split()[-1] == "True"
+
+
+def test_a_pending_lock_is_reported_while_owed_and_resumed_after_a_reset(micropython):
+    r = run(micropython, r"""
+def relocks(rig, ms):
+    seen = []
+    for _ in range(ms // 10):
+        if not seen or seen[-1][1] != rig.b.relock:
+            seen.append([rig.b.state, rig.b.relock])
+        rig.tick()
+    return seen
+go = Rig(CAL["locked"], settings={"lockngo_s": 5})
+go.req("lockngo")
+lockngo = relocks(go, 9000)
+# an unlock, or a hand on the key, during the wait ends what was owed
+cancelled = []
+for how in ("unlock", "hand"):
+    c = Rig(CAL["locked"], settings={"lockngo_s": 5})
+    c.req("lockngo"); c.until("unlocked"); c.run(1000)
+    if how == "unlock":
+        c.req("unlock")
+    else:
+        c.w.pos -= 60; c.tick()
+    cancelled.append([c.b.state, c.b.relock])
+auto = Rig(CAL["locked"], settings={"auto_relock_s": 3})
+auto.req("unlock")
+relock = relocks(auto, 5000)
+auto.req("unlock"); auto.until("unlocked"); auto.run(500); auto.req("lock")
+locked_early = auto.b.relock
+# after a reset: owed from boot, never later than the wait set now; nothing owed by a locked bolt
+boot = Bolt(P, CAL, CAL["unlocked"], 0, {"lockngo_s": 5}, relock_ms=2000)
+resumed = Rig(CAL["unlocked"], settings={"lockngo_s": 5}); resumed.b = boot; resumed.log = []; resumed.seq = -1
+resumed.note()
+resumed.until("locking", 10000)
+took = [resumed.t, resumed.b.last_cause, resumed.b.relock]
+resumed.until("locked")
+shorter = Bolt(P, CAL, CAL["unlocked"], 0, {"auto_relock_s": 3}, relock_ms=9000).relock
+at_rest = Bolt(P, CAL, CAL["locked"], 0, {}, relock_ms=2000)
+out(lockngo=lockngo, cancelled=cancelled, relock=relock, locked_early=locked_early, took=took,
+    after=[resumed.b.state, resumed.b.relock], shorter=shorter, at_rest=[at_rest.state, at_rest.relock])
+""")
+    # owed from the request, through the wait and the locking move, until it rests locked
+    assert r["lockngo"] == [["unlocking", 5000], ["locked", None]]
+    assert r["cancelled"] == [["unlocked", None], ["unlocked", None]]
+    assert r["relock"] == [["unlocking", None], ["unlocked", 3000], ["locked", None]]
+    assert r["locked_early"] is None
+    assert 2000 <= r["took"][0] <= 2020 and r["took"][1:] == ["auto_relock", 2000]
+    assert r["after"] == ["locked", None]
+    assert r["shorter"] == 3000
+    assert r["at_rest"] == ["locked", None]

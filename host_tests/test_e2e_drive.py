@@ -43,7 +43,7 @@ def pair_owner(lock, tmp_path, **settings):
     """A lock with no device opens pairing mode at boot; the first pairing makes the owner and closes it."""
     lock.wait_for(lambda s: s["pairing"], timeout=10, what="pairing mode at first boot")
     identity = tmp_path / "owner.json"
-    assert ok(lock, identity, "pair", "--code", CODE, "--name", "owner")["admin"]
+    assert ok(lock, identity, "setup", "--code", CODE, "--name", "owner")["admin"]
     lock.wait_for(lambda s: not s["pairing"], what="pairing closed by the pairing")
     for name, value in settings.items():
         ok(lock, identity, "settings", "--" + name, str(value), "--code", CODE)
@@ -315,7 +315,8 @@ def test_jam_recovery_and_power_cut_mid_motion(simlock, tmp_path):
     jammed = lock.wait_lock("jammed", timeout=3)
     assert jammed["error"] == "jam"
     status = ok(lock, owner, "status")
-    assert status["state"] == "jammed" and status["jam"] == "jam"
+    assert status["state"] == "jammed" and status["error"] == "jam"
+    assert status["jammed"] and not status["calibration_error"]
     red = scaled((255, 0, 0))
     frames = rec.finish().frames()
     shown = [i for i, (_, ring) in enumerate(frames) if all_lit(red)(ring)]
@@ -328,7 +329,7 @@ def test_jam_recovery_and_power_cut_mid_motion(simlock, tmp_path):
     lock.bench("button press")
     done = lock.wait_lock("locked")
     assert done["position"] == locked_at and done["error"] is None and stuck > locked_at
-    assert ok(lock, owner, "status")["jam"] is None
+    assert ok(lock, owner, "status")["error"] is None and not ok(lock, owner, "status")["jammed"]
 
     # Power cut mid-motion, before and after the middle of the turn: after boot the state is the
     # sensed one, never the motion that was under way, and the bolt does not move by itself.

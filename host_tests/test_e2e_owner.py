@@ -9,7 +9,7 @@ def test_owner_sets_auto_relock_and_it_survives_a_power_cut(simlock, tmp_path):
     lock = simlock(calibrated=True)
     phone = tmp_path / "phone.json"
     lock.wait_for(lambda s: s["pairing"], timeout=10, what="pairing mode on a lock with no devices")
-    rc, out = lock.lockctl(phone, "pair", "--code", CODE, "--name", "owner")
+    rc, out = lock.lockctl(phone, "setup", "--code", CODE, "--name", "owner")
     assert rc == 0, out
 
     rc, shown = lock.lockctl(phone, "settings")
@@ -44,7 +44,7 @@ def test_button_actions_can_be_turned_off(simlock, tmp_path):
     lock = simlock(calibrated=True)
     phone = tmp_path / "phone.json"
     lock.wait_for(lambda s: s["pairing"], timeout=10, what="pairing mode")
-    assert lock.lockctl(phone, "pair", "--code", CODE, "--name", "owner")[0] == 0
+    assert lock.lockctl(phone, "setup", "--code", CODE, "--name", "owner")[0] == 0
     assert lock.lockctl(phone, "settings", "--button", "off", "--code", CODE)[0] == 0
     before = lock.state()
     lock.bench("button press")
@@ -60,7 +60,7 @@ def test_full_lock_turns_further_and_a_new_calibration_relearns_the_door(simlock
     lock = simlock(calibrated=True)
     phone = tmp_path / "phone.json"
     lock.wait_for(lambda s: s["pairing"], timeout=10, what="pairing mode")
-    assert lock.lockctl(phone, "pair", "--code", CODE, "--name", "owner")[0] == 0
+    assert lock.lockctl(phone, "setup", "--code", CODE, "--name", "owner")[0] == 0
     if lock.state()["lock"] != "locked":
         assert lock.lockctl(phone, "lock")[0] == 0
     locked = lock.wait_lock("locked")

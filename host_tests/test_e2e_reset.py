@@ -8,7 +8,7 @@ def test_a_power_cut_during_a_factory_reset_still_ends_factory_new(simlock, tmp_
     lock = simlock(flash=flash, calibrated=True)
     phone = tmp_path / "phone.json"
     lock.wait_for(lambda s: s["pairing"], timeout=10, what="pairing mode")
-    assert lock.lockctl(phone, "pair", "--code", CODE, "--name", "owner")[0] == 0
+    assert lock.lockctl(phone, "setup", "--code", CODE, "--name", "owner")[0] == 0
     lock.stop()
     # The reset had written its marker and the power went before it got through the files.
     (flash / "wiping").write_bytes(b"")

@@ -85,7 +85,7 @@ def test_actions_report_their_outcome_and_exit_codes(owned):
     one_line(r, "jammed", "free it")
     assert lock.bench("jam off")["ok"]
     status = checked("status", run("--json", "status", env=env))
-    assert status["jammed"] and status["jam"]
+    assert status["jammed"] and status["error"] == "jam"
     r = run("status", env=env)
     assert "jammed: " in r.stdout and "None" not in r.stdout
     assert checked("lock", run("--json", "lock", env=env))["state"] == "locked"

@@ -12,7 +12,7 @@ sys.path.insert(0, str(mpy.ROOT / "tools"))
 from lockctl import client, transcripts, wire  # noqa: E402
 from lockctl.transports import PipeLock  # noqa: E402
 
-ITER = 200
+ITER = 1000
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_transcripts_replay_byte_for_byte_on_both_sides(tmp_path):
 
 def test_a_fresh_lock_takes_the_first_code_and_makes_an_admin(lock):
     assert lock.state()["pairing"] and not lock.state()["code_set"]
-    got = client.pair(lock.transport("a"), "123456", "alice")
+    got = client.setup(lock.transport("a"), "123456", "alice")
     s = lock.state()
     assert got.admin and s["code_set"] and s["devices"] == 1 and not s["pairing"]
     st = client.Session(lock.transport("a"), got.device_id, got.key).status()
@@ -60,7 +60,7 @@ def test_a_fresh_lock_takes_the_first_code_and_makes_an_admin(lock):
 
 
 def test_later_pairings_need_the_code_and_each_guess_counts(lock):
-    client.pair(lock.transport("a"), "123456", "alice")
+    client.setup(lock.transport("a"), "123456", "alice")
     lock.line("E")
     assert error_of(client.pair, lock.transport("b"), "000000", "mallory") == wire.E_BAD_CODE
     assert lock.state()["fails"] == 1 and lock.state()["pairing"]   # a failure keeps the window open
@@ -70,7 +70,7 @@ def test_later_pairings_need_the_code_and_each_guess_counts(lock):
 
 
 def test_wrong_codes_lock_pairing_out_and_a_power_cut_does_not_reset_it(lock):
-    client.pair(lock.transport("a"), "123456", "alice")
+    client.setup(lock.transport("a"), "123456", "alice")
     lock.line("E")
     for i in range(5):
         assert error_of(client.pair, lock.transport("m"), "%06d" % i, "m") == wire.E_BAD_CODE
@@ -87,7 +87,7 @@ def test_wrong_codes_lock_pairing_out_and_a_power_cut_does_not_reset_it(lock):
 
 
 def test_power_cut_mid_exchange_counts_the_guess_and_keeps_the_device_list(lock):
-    first = client.pair(lock.transport("a"), "123456", "alice")
+    first = client.setup(lock.transport("a"), "123456", "alice")
     lock.line("E")
     hello = wire.message(wire.PAIR_HELLO, bytes(16) + b"\x00" + wire.text("eve"))
     assert wire.parse(lock.transport("e").exchange("pair", hello))[0] == wire.PAIR_CHALLENGE
@@ -98,7 +98,7 @@ def test_power_cut_mid_exchange_counts_the_guess_and_keeps_the_device_list(lock)
 
 
 def test_a_damaged_code_record_refuses_pairing_instead_of_using_a_known_verifier(lock):
-    first = client.pair(lock.transport("a"), "123456", "alice")
+    first = client.setup(lock.transport("a"), "123456", "alice")
     with open(lock.flash + "/code", "wb") as f:
         f.write(b"LK damaged")
     lock.power_cut()
@@ -112,7 +112,7 @@ def test_a_damaged_code_record_refuses_pairing_instead_of_using_a_known_verifier
 
 
 def test_outside_pairing_mode_every_pairing_message_is_refused(lock):
-    client.pair(lock.transport("a"), "123456", "alice")
+    client.setup(lock.transport("a"), "123456", "alice")
     assert error_of(client.pair, lock.transport("b"), "123456", "bob") == wire.E_NOT_PAIRING
     confirm = wire.message(wire.PAIR_CONFIRM, bytes(80))
     reply = lock.transport("b").exchange("pair", confirm)
@@ -121,7 +121,7 @@ def test_outside_pairing_mode_every_pairing_message_is_refused(lock):
 
 
 def test_pairing_mode_times_out_after_a_minute_and_a_short_press_ends_it(lock):
-    client.pair(lock.transport("a"), "123456", "alice")
+    client.setup(lock.transport("a"), "123456", "alice")
     lock.line("T 1000")
     lock.line("E")
     lock.line("T 60999")
@@ -135,7 +135,7 @@ def test_pairing_mode_times_out_after_a_minute_and_a_short_press_ends_it(lock):
 
 
 def test_one_pairing_at_a_time(lock):
-    client.pair(lock.transport("a"), "123456", "alice")
+    client.setup(lock.transport("a"), "123456", "alice")
     lock.line("E")
     hello = wire.message(wire.PAIR_HELLO, bytes(16) + b"\x00" + wire.text("slow"))
     assert wire.parse(lock.transport("slow").exchange("pair", hello))[0] == wire.PAIR_CHALLENGE
@@ -146,7 +146,7 @@ def test_one_pairing_at_a_time(lock):
 
 
 def test_a_forged_confirmation_is_a_wrong_guess_and_stores_nothing(lock):
-    client.pair(lock.transport("a"), "123456", "alice")
+    client.setup(lock.transport("a"), "123456", "alice")
     lock.line("E")
     t = lock.transport("x")
     hello = wire.message(wire.PAIR_HELLO, bytes(16) + b"\x00" + wire.text("x"))
@@ -162,7 +162,7 @@ def test_the_client_checks_the_locks_key_confirmation(tmp_path):
     """PAIR_DONE must carry the lock's tag over both shares; without the code nobody can make it."""
     fake = PipeLock(str(tmp_path), iterations=ITER)
     try:
-        client.pair(fake.transport("x"), "111111", "setup")
+        client.setup(fake.transport("x"), "111111", "setup")
         fake.line("E")
         t = fake.transport("victim")
 
@@ -179,7 +179,7 @@ def test_the_client_checks_the_locks_key_confirmation(tmp_path):
 
 
 def test_malformed_pairing_messages_get_errors_and_change_nothing(lock):
-    client.pair(lock.transport("a"), "123456", "alice")
+    client.setup(lock.transport("a"), "123456", "alice")
     lock.line("E")
     t = lock.transport("f")
     for body in (b"", bytes(10), bytes(16) + b"\x09" + wire.text("bad type"), bytes(16) + b"\x00\x05ab"):
@@ -194,11 +194,25 @@ def test_malformed_pairing_messages_get_errors_and_change_nothing(lock):
 
 
 def test_status_payload_layout(lock):
-    got = client.pair(lock.transport("a"), "123456", "alice")
+    got = client.setup(lock.transport("a"), "123456", "alice")
     s = client.Session(lock.transport("a"), got.device_id, got.key)
     body = s.call(client.STATUS)
     assert body[0] == len("locked") and body[1:7] == b"locked"
     assert struct.unpack_from("<BB", body, 7)[0] == 80
+
+
+def test_status_reports_a_jam_and_a_calibration_error_each_as_what_it_is(lock):
+    got = client.setup(lock.transport("a"), "123456", "alice")
+    s = client.Session(lock.transport("a"), got.device_id, got.key)
+    seen = {}
+    for error in ("jam", "calibration_failed", "calibration_invalid", None):
+        lock.line("X %s" % error if error else "X")
+        st = s.status()
+        seen[error] = (st["jammed"], st["calibration_error"], st["error"])
+    assert seen == {"jam": (True, False, "jam"),
+                    "calibration_failed": (False, True, "calibration_failed"),
+                    "calibration_invalid": (False, True, "calibration_invalid"),
+                    None: (False, False, None)}
 
 
 def test_the_identity_file_is_owner_only_and_errors_are_one_line(tmp_path):

@@ -49,3 +49,17 @@ closed = pm.short_press(2)
 print(json.dumps([idle, closed, pm.active, pm.begin("a", 3) == NOT_PAIRING, seen]))
 """)
     assert out == [False, True, False, True, [True, False]]
+
+
+def test_a_holder_is_overdue_after_the_confirm_deadline(micropython):
+    out = run(micropython, """
+pm = PairMode(60000, 5000)
+pm.enter(0)
+r = [pm.overdue(0), pm.begin("a", 1000) == OK, pm.overdue(5999), pm.overdue(6000)]
+pm.begin("a", 7000)                  # the holder's own new hello restarts nothing: still held since 1000
+r += [pm.overdue(7000)]
+pm.end("a", False, 7000)
+r += [pm.overdue(7000), pm.begin("b", 8000) == OK, pm.overdue(12999), pm.overdue(13000)]
+print(json.dumps(r))
+""")
+    assert out == [None, True, None, "a", "a", None, True, None, "b"]

@@ -88,14 +88,15 @@ print(json.dumps([binascii.hexlify(pt).decode(), binascii.hexlify(s.seal(b"\\x00
 
 @pytest.fixture
 def lock(tmp_path):
-    pl = PipeLock(str(tmp_path), iterations=100)
+    pl = PipeLock(str(tmp_path), iterations=1000)
     yield pl
     pl.close()
 
 
 def pair(lock, who, name):
     lock.line("E")
-    got = client.pair(lock.transport(who), "123456", name)
+    first = not state(lock)["code_set"]
+    got = (client.setup if first else client.pair)(lock.transport(who), "123456", name)
     return got, client.Session(lock.transport(who), got.device_id, got.key)
 
 
@@ -157,15 +158,15 @@ def test_change_code_needs_the_old_one(lock):
 
 
 def test_non_admin_devices_may_operate_but_not_manage(tmp_path, micropython):
-    first = PipeLock(str(tmp_path), iterations=100)
-    ga = client.pair(first.transport("a"), "123456", "alice")
+    first = PipeLock(str(tmp_path), iterations=1000)
+    ga = client.setup(first.transport("a"), "123456", "alice")
     first.close()
     # A non-admin device (later issues create these by invitation), put straight into the registry.
     gid = micropython.json("""
 from lock.devices import Registry
 print(Registry(%r).add(b"K" * 32, "guest", 3, 0, False).id)
 """ % str(tmp_path))
-    lock = PipeLock(str(tmp_path), iterations=100)
+    lock = PipeLock(str(tmp_path), iterations=1000)
     try:
         sa = client.Session(lock.transport("a"), ga.device_id, ga.key)
         guest = client.Session(lock.transport("g"), gid, b"K" * 32)
@@ -232,8 +233,8 @@ def test_a_device_may_revoke_itself_and_hears_that_it_worked(lock):
 
 
 def test_listing_pages_through_many_devices(tmp_path, micropython):
-    first = PipeLock(str(tmp_path), iterations=100)
-    ga = client.pair(first.transport("a"), "123456", "alice")
+    first = PipeLock(str(tmp_path), iterations=1000)
+    ga = client.setup(first.transport("a"), "123456", "alice")
     first.close()
     micropython.json("""
 from lock.devices import Registry
@@ -242,7 +243,7 @@ for i in range(30):
     r.add(bytes([i]) * 32, "device %%02d" %% i, i %% 4, 1000 + i, False)
 print(r.count())
 """ % str(tmp_path))
-    lock = PipeLock(str(tmp_path), iterations=100)
+    lock = PipeLock(str(tmp_path), iterations=1000)
     try:
         listed = client.Session(lock.transport("a"), ga.device_id, ga.key).devices()
     finally:

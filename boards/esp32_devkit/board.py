@@ -27,6 +27,15 @@ FLASH_ROOT = "/data"
 PAIRING_TIMEOUT_MS = 60000
 FIRST_LOCKOUT_MS = 30000       # after 5 free wrong codes; doubles per further one, capped at 4 h
 
+# The radio. MicroPython's ESP32 build gives NimBLE room for 4 connections (CONFIG_BT_NIMBLE_MAX_CONNECTIONS);
+# the lock stops advertising at that many. A connection must open a session (one authentic frame) or a
+# pairing exchange within CONNECTION_OPEN_MS (a phone connects, discovers and subscribes in 1-3 s), and is
+# dropped after CONNECTION_IDLE_MS without a message (an app on screen sends one per command; the next
+# one reconnects in about a second).
+MAX_CONNECTIONS = 4
+CONNECTION_OPEN_MS = 8000
+CONNECTION_IDLE_MS = 30000
+
 _PIN_STEP = 25
 _PIN_DIR = 26
 _PIN_EN = 27          # low = driver enabled

@@ -1,7 +1,10 @@
-# The simulated board runs from sources or from `make mpy` (build/sim); nothing is frozen, but the list of
-# what makes up a sim build is the same shape as a real board's.
+# The simulated board: the firmware, this board's drivers and its low-level radio (`bluetooth`), and the
+# parts of micropython-lib's aioble the firmware uses (peripheral role, GATT server), exactly as a board's
+# image holds them. The simulator compiles the same list (tools/simlock/mpybuild.py `build_board`).
+require("aioble-core")
+require("aioble-peripheral")
+require("aioble-server")
 module("board.py")
 module("bluetooth.py")
-module("aioble.py")
 package("lock", base_path="../../firmware")
 module("main.py", base_path="../../firmware")

@@ -22,7 +22,12 @@ _BATTERY_MS = const(1000)
 
 _CALIBRATION_FILE = "calibration"
 _SETTINGS_FILE = "settings"
+# A lock the bolt owes (lock'n'go, auto-relock): {"ms": wait}, present only while one is owed. The wait is
+# stored, never a deadline: the clock restarts at 0 after a reset, and the lock cannot tell how long it was
+# off, so at boot an unlocked bolt waits the stored time again (docs/SECURITY.md "Power cuts ...").
+_RELOCK_FILE = "relock"
 _WIPE_MARKER = "wiping"  # present from the start of a factory reset until its last file is gone
+_SETUP_SECRET = "setup"  # provisioned at deploy time (docs/PROTOCOL.md); a factory reset keeps it
 _SCHEMA = const(1)
 
 DEFAULT_SETTINGS = {
@@ -38,15 +43,25 @@ _FEEDBACK_ON_STATE = {"locking": "lock", "unlocking": "unlock", "unlatching": "u
 
 def _load_json(path, default):
     try:
-        got = store.load(path)
+        got = store.load(path, _SCHEMA)
     except (store.CorruptError, OSError):
-        got = None  # a damaged record is treated as absent: the lock recalibrates or uses defaults
+        # A damaged record, or one of another schema version, is treated as absent: the lock recalibrates
+        # or uses defaults. (Only these two may: a security record that cannot be read fails closed.)
+        got = None
     if got is None:
         return default
     try:
         return json.loads(got[1])
     except ValueError:
         return default
+
+
+def stored_settings(stored):
+    """The known settings of the right type in what was stored; anything else is dropped (its default
+    stays), so a stored set from another firmware can never stop the lock from booting."""
+    if not isinstance(stored, dict):
+        return {}
+    return {k: v for k, v in stored.items() if k in DEFAULT_SETTINGS and type(v) is type(DEFAULT_SETTINGS[k])}
 
 
 def _save_json(path, value):
@@ -66,7 +81,7 @@ class App:
         self.button_in = board.Button()
         self.adc = board.BatteryADC()
         self.settings = dict(DEFAULT_SETTINGS)
-        self.settings.update(_load_json(_SETTINGS_FILE, {}))
+        self.settings.update(stored_settings(_load_json(_SETTINGS_FILE, {})))
         self.feedback = ("boot", 0)
         self.reset_pending = False
         self._reported = None
@@ -79,7 +94,8 @@ class App:
         calibration = _load_json(_CALIBRATION_FILE, None)
         params = {k: getattr(board, k) for k in
                   ("MAX_SPEED", "ACCEL", "JAM_MARGIN_MS", "STEPS_PER_REV", "FULL_LOCK", "UNLATCH_HOLD_MS")}
-        self.bolt = Bolt(params, calibration, self.sensor.read(), now, self.settings)
+        self._relock_saved = _load_relock(self.settings)
+        self.bolt = Bolt(params, calibration, self.sensor.read(), now, self.settings, self._relock_saved)
         self.button = Button(now, self.button_in.pressed())
         if self.bolt.state == "uncalibrated":
             # A fresh install (or a stored calibration that no longer fits) learns its door at once.
@@ -172,6 +188,9 @@ class App:
             if bolt.calibration_dirty:
                 _save_json(_CALIBRATION_FILE, bolt.calibration)
                 bolt.calibration_dirty = False
+            if bolt.relock != self._relock_saved:
+                self._relock_saved = bolt.relock
+                _save_relock(bolt.relock)
             for event in button.feed(now, self.button_in.pressed()) + button.poll(now):
                 self._on_button(event, now)
             if now >= next_battery and not bolt.moving:  # the cells sag under the motor's load
@@ -208,12 +227,36 @@ class App:
 
     async def run(self):
         # Returns only by raising: a lock whose drive loop or radio died must not sit there half alive.
-        await asyncio.gather(self._control(), ble.Service(self).run())
+        board = self.board
+        radio = ble.Service(self, board.MAX_CONNECTIONS, board.CONNECTION_OPEN_MS, board.CONNECTION_IDLE_MS)
+        await asyncio.gather(self._control(), radio.run())
+
+
+def _load_relock(settings):
+    """The wait a lock is still owed after a reset, or None. A damaged record owes a lock'n'go's wait:
+    failing towards locked."""
+    try:
+        got = store.load(_RELOCK_FILE)
+        return None if got is None else int(json.loads(got[1])["ms"])
+    except (store.CorruptError, OSError, ValueError, KeyError, TypeError):
+        return settings["lockngo_s"] * 1000
+
+
+def _save_relock(ms):
+    try:
+        if ms is None:
+            if store.exists(_RELOCK_FILE):
+                os.remove(_RELOCK_FILE)
+        else:
+            _save_json(_RELOCK_FILE, {"ms": ms})
+    except OSError as e:
+        # A full or failing flash: the lock still relocks while powered; only a reset would forget it.
+        print("relock record:", repr(e))
 
 
 def _finish_wipe():
     for name in os.listdir():
-        if name != _WIPE_MARKER:
+        if name != _WIPE_MARKER and name != _SETUP_SECRET:
             _wipe(name)
     os.remove(_WIPE_MARKER)
 

@@ -7,7 +7,14 @@
 # The advert carries the name, the service UUID and the same two public bytes as manufacturer data.
 # Needs from the app: .status(), .request(action), .pairmode, .now_ms(); optional .set_time(unix),
 # .flash_root (default: the current directory, which the app has made the flash root).
+#
+# Connections are a scarce resource (RAM here, the controller's table below): the lock takes at most
+# `max_connections` at once and is not connectable meanwhile; it drops one that has not opened a session
+# (one authentic frame) or a pairing exchange within `open_ms`, and one silent for `idle_ms`.
+# `run()` returns only by raising: when one of its tasks fails, so that the lock reboots rather than
+# serving half (docs/SECURITY.md "A crowd of connections").
 import asyncio
+import errno
 import aioble
 import bluetooth
 from micropython import const
@@ -21,11 +28,12 @@ _BUFFER = const(244)             # a written value up to ATT MTU 247 - 3
 _MTU = const(247)
 _ADV_INTERVAL_US = const(250000)
 _ADV_REFRESH_MS = const(1000)    # re-advertise this often so the advert follows pairing mode
+_ADV_RETRY_MS = const(200)       # the controller refused to advertise (no room yet): try again after this
 _TICK_MS = const(200)
 
 
 class Service:
-    def __init__(self, app):
+    def __init__(self, app, max_connections, open_ms, idle_ms):
         self.app = app
         self.proto = LockProtocol(getattr(app, "flash_root", "."), app, app.pairmode, app.now_ms())
         app.security = self.proto  # the app reads the lockout from here (ring)
@@ -38,8 +46,15 @@ class Service:
             for n in (2, 3))  # indexed by channel: PAIR, COMMAND
         self.status = aioble.Characteristic(service, bluetooth.UUID(_UUID % 4), read=True, notify=True)
         aioble.register_services(service)
-        self.conns = {}  # connection -> (pairing reassembler, command reassembler)
+        self.max_connections = max_connections
+        self.open_ms = open_ms
+        self.idle_ms = idle_ms
+        # connection -> [pairing reassembler, command reassembler, when it is dropped (ms; None: being dropped)]
+        self.conns = {}
         self.public = b""
+        self._left = asyncio.Event()  # a connection went away
+        self._failed = asyncio.Event()
+        self._failure = None  # type: Exception | None
 
     async def run(self):
         try:
@@ -47,10 +62,33 @@ class Service:
         except (ValueError, OSError):
             pass
         for channel in (PAIR, COMMAND):
-            asyncio.create_task(self._receive(channel))
-        asyncio.create_task(self._tick())
+            self._spawn(self._receive(channel))
+        self._spawn(self._tick())
+        self._spawn(self._advertise())
+        await self._failed.wait()
+        failure = self._failure
+        assert failure is not None
+        raise failure
+
+    def _spawn(self, coro):
+        asyncio.create_task(self._supervised(coro))
+
+    async def _supervised(self, coro):
+        # Every task of the service runs under this: its failure ends run() (and so the lock's run).
+        try:
+            await coro
+        except Exception as e:
+            if self._failure is None:
+                self._failure = e
+            self._failed.set()
+
+    async def _advertise(self):
         while True:
             self._publish()
+            if len(self.conns) >= self.max_connections:
+                self._left.clear()
+                await self._left.wait()  # full: not connectable until one leaves
+                continue
             try:
                 conn = await aioble.advertise(_ADV_INTERVAL_US, name=getattr(self.app, "name", "smartlock"),
                                               services=[self.uuid],
@@ -58,8 +96,15 @@ class Service:
                                               timeout_ms=_ADV_REFRESH_MS)
             except asyncio.TimeoutError:
                 continue
-            self.conns[conn] = (wire.Reassembler(), wire.Reassembler())
-            asyncio.create_task(self._watch(conn))
+            except OSError as e:
+                if e.errno != errno.ENOMEM:
+                    raise
+                # The controller has no room for another connection yet (NimBLE on the ESP32 still holds
+                # one that has left here): not a reason to reboot.
+                await asyncio.sleep_ms(_ADV_RETRY_MS)
+                continue
+            self.conns[conn] = [wire.Reassembler(), wire.Reassembler(), self.app.now_ms() + self.open_ms]
+            self._spawn(self._watch(conn))
 
     def _publish(self):
         proto = self.proto
@@ -69,16 +114,19 @@ class Service:
             self.status.write(pub, send_update=True)
 
     async def _watch(self, conn):
-        try:
-            await conn.disconnected(timeout_ms=None)
-        except Exception:
-            pass
+        await conn.disconnected(timeout_ms=None)
         self.conns.pop(conn, None)
         self.proto.disconnected(conn, self.app.now_ms())
+        self._left.set()
 
     async def _tick(self):
         while True:
-            self.proto.tick(self.app.now_ms())
+            now = self.app.now_ms()
+            self.proto.tick(now)
+            for conn, link in self.conns.items():
+                if link[2] is not None and now >= link[2]:
+                    link[2] = None  # idle, or never opened anything: free its place
+                    self._spawn(self._drop(conn))
             self._publish()
             await asyncio.sleep_ms(_TICK_MS)
 
@@ -86,20 +134,29 @@ class Service:
         char = self.chars[channel]
         while True:
             conn, data = await char.written()
-            pending = self.conns.get(conn)
-            if pending is None:
-                continue
+            link = self.conns.get(conn)
+            if link is None or link[2] is None:
+                continue  # not (or no longer) served
             try:
-                msg = pending[channel].feed(data)
+                msg = link[channel].feed(data)
             except wire.WireError as e:
                 await self._send(char, conn, wire.error(e.code))
                 continue
             if msg is None:
                 continue
-            reply = self.proto.handle(conn, channel, msg, self.app.now_ms())
+            proto = self.proto
+            reply = proto.handle(conn, channel, msg, self.app.now_ms())
             await self._send(char, conn, reply)
-            for gone in self.proto.take_closing():
-                asyncio.create_task(self._drop(gone))
+            now = self.app.now_ms()  # after the work (a pairing's takes a while): the peer's turn starts now
+            if link[2] is not None:
+                # Only a message of an open session or pairing buys time; others never push the deadline
+                # past `open_ms` from now, so junk cannot hold a place.
+                link[2] = now + self.idle_ms if proto.opened(conn) else min(link[2], now + self.open_ms)
+            for gone in proto.take_closing():
+                link = self.conns.get(gone)
+                if link is not None and link[2] is not None:
+                    link[2] = None
+                    self._spawn(self._drop(gone))
             self._publish()
 
     async def _send(self, char, conn, msg):
@@ -118,5 +175,5 @@ class Service:
     async def _drop(self, conn):
         try:
             await conn.disconnect()
-        except Exception:
-            pass
+        except asyncio.TimeoutError:
+            pass  # it leaves when the link's supervision timeout ends it; _watch sees that

@@ -2,7 +2,9 @@
 # are passed in; the caller issues the steps that tick() returns.
 #
 # API
-#   b = Bolt(params, calibration=None, sensed=0, now_ms=0, settings=None)
+#   b = Bolt(params, calibration=None, sensed=0, now_ms=0, settings=None, relock_ms=None)
+#       relock_ms: a lock the bolt still owed when it last ran (its `relock`, kept by the shell across a
+#               reboot): if it comes up unlocked, it locks that long after now.
 #       params: MAX_SPEED, ACCEL, JAM_MARGIN_MS, STEPS_PER_REV, FULL_LOCK, UNLATCH_HOLD_MS (the board's);
 #               optional UNLATCH_STEPS (unlocked -> unlatch stop, default STEPS_PER_REV // 4),
 #               STALL_MS (no sensed progress while stepping that counts as a stall, default 250).
@@ -19,6 +21,9 @@
 #   b.calibration  {"locked", "unlocked", "unlatch"[, "fulllock"]: positions} | None
 #   b.calibration_dirty   True after a calibration succeeded; the shell saves it and clears the flag
 #   b.moving       True while tick() may return steps (the shell may power the stepper off otherwise)
+#   b.relock       None, or how long (ms, counted from when it began) the bolt means to wait before it locks
+#                  on its own: set by an accepted lock'n'go until that ends at rest, and while an unlocked
+#                  bolt waits to relock until it comes to rest again. The shell keeps it in flash.
 #   b.pending_lock(now_ms) -> None | ("lockngo" | "auto_relock", ms until the bolt locks by itself)
 # Attributes are for reading only. Positions are steps on the sensor's absolute axis, larger = towards
 # unlatch (docs/DESIGN.md). See docs/DRIVE.md for the transitions table and the calibration procedure.
@@ -74,7 +79,7 @@ _PLANS = {  # type: dict[str, list]
 
 
 class Bolt:
-    def __init__(self, params, calibration=None, sensed=0, now_ms=0, settings=None):
+    def __init__(self, params, calibration=None, sensed=0, now_ms=0, settings=None, relock_ms=None):
         self.params = params
         self.settings = settings if settings is not None else {}
         self._tol = max(2, params["STEPS_PER_REV"] // 256)  # sensor/step slack; more is a real movement
@@ -86,6 +91,7 @@ class Bolt:
         self.seq = 0
         self.calibration = None  # type: dict | None
         self.calibration_dirty = False
+        self.relock = None  # type: int | None
         self._plan = []  # type: list  # the running leg and those after it (see _PLANS); [] = at rest
         self._traj = None  # type: Trapezoid | None
         self._cmd = sensed  # where the motor has been told to be
@@ -102,6 +108,11 @@ class Bolt:
         if calibration is not None and not self._adopt(calibration):
             self.error = "calibration_invalid"
         self._next(now_ms, sensed, "boot")
+        if relock_ms is not None and self.state == "unlocked":
+            # A lock'n'go or relock cut short by a reset: owed from now, never later than either wait.
+            if self.relock is None or relock_ms < self.relock:
+                self.relock = relock_ms
+                self._until = now_ms + relock_ms
 
     # --- requests ----------------------------------------------------------------------------------
     def request(self, action, now_ms, sensed, critical=False):
@@ -131,6 +142,7 @@ class Bolt:
         self.error = None
         self._plan = plan
         self._found = []
+        self.relock = self._wait_ms("lockngo_s") if action == "lockngo" else None
         self._next(now_ms, sensed, "calibration" if action == "calibrate" else "request")
         return None
 
@@ -267,8 +279,7 @@ class Bolt:
                 state = None
                 continue
             if kind == _WAIT:
-                ms = params.get(arg)
-                self._until = now_ms + (ms if ms is not None else self.settings.get(arg, 20) * 1000)
+                self._until = now_ms + self._wait_ms(arg)
             else:
                 vmax = params["MAX_SPEED"]
                 if kind == _SEEK:
@@ -295,13 +306,18 @@ class Bolt:
                     # locked only below the middle of the locking turn (full lock included)
                     state = "locked" if sensed < (c["locked"] + c["unlocked"]) // 2 else "unlocked"
             relock_s = self.settings.get("auto_relock_s", 0)
-            self._until = now_ms + relock_s * 1000 if state == "unlocked" and relock_s else None
+            self.relock = relock_s * 1000 if state == "unlocked" and relock_s else None
+            self._until = None if self.relock is None else now_ms + self.relock
         self._mark = sensed
         if state != self.state or reason != self.last_cause:
             self.seq += 1
         self.state = state
         self.last_cause = reason
         self.by_hand = reason == "manual"
+
+    def _wait_ms(self, name):
+        ms = self.params.get(name)
+        return ms if ms is not None else self.settings.get(name, 20) * 1000
 
     # --- positions and states ----------------------------------------------------------------------
     def _adopt(self, calibration):

@@ -42,6 +42,7 @@ _S_CRITICAL = const(2)
 _S_JAM = const(4)
 _S_PAIRING = const(8)
 _S_CODE_SET = const(16)
+_S_CALIBRATION = const(32)   # the last calibration failed, or the stored one does not fit: calibrate again
 
 # what a command needs
 _ADMIN = const(1)
@@ -88,15 +89,16 @@ def dispatch(ctx, dev, request, now_ms):
             r.end()
             st = ctx.app.status() if ctx.app else {}
             battery = st.get("battery")
-            jam = st.get("error") or st.get("jam")
+            err = st.get("error")      # the bolt's error: "jam" or "calibration_..."
             flags = ((_S_LOW if st.get("low") else 0) | (_S_CRITICAL if st.get("critical") else 0) |
-                     (_S_JAM if jam else 0) | (_S_PAIRING if ctx.pairmode.active else 0) |
-                     (_S_CODE_SET if code.is_set else 0))
+                     (_S_JAM if err == "jam" else 0) | (_S_PAIRING if ctx.pairmode.active else 0) |
+                     (_S_CODE_SET if code.is_set else 0) |
+                     (_S_CALIBRATION if err and err.startswith("calibration") else 0))
             body = (wire.text(str(st.get("lock") or st.get("state") or "unknown")) +
                     bytes((255 if battery is None else max(0, min(100, int(battery))), flags)) +
                     wire.text(str(st.get("version", ""))) +
                     struct.pack("<IHI", ctx.wall_time(now_ms), ctx.devices.count(), code.locked_for(now_ms)) +
-                    wire.text(str(jam or "")))
+                    wire.text(str(err or "")))
         elif cmd == _LIST_DEVICES:
             cursor = r.unpack("<H")[0]
             r.end()

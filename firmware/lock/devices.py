@@ -7,7 +7,8 @@
 #
 # API: Registry(root, buckets=64, per_bucket=16, rng=os.urandom) .get(id) .add(key, name, type, created,
 # admin) .remove(id) .rename(id, name) .page(start, n) .count() .capacity; a device is a Device tuple
-# (id, key, name, type, flags, created); FullError; store.CorruptError for a damaged bucket.
+# (id, key, name, type, flags, created); FullError; store.CorruptError for a damaged bucket (bad bytes, or
+# another record size or version: a bucket this firmware cannot read is damaged, never empty).
 import os
 import struct
 from collections import namedtuple
@@ -59,7 +60,7 @@ class Registry:
             if store.exists(path):
                 # read through once: a damaged bucket is marked full, so nothing is ever written into it
                 try:
-                    r = store.Reader(path, _RECORD_LEN)
+                    r = store.Reader(path, _RECORD_LEN, _RECORD_VERSION)
                     for _ in r:
                         pass
                     self.counts[b] = r.count if r.count <= per_bucket else _FULL_MARK
@@ -79,7 +80,7 @@ class Registry:
         b = device_id % self.buckets
         if self.counts[b]:
             try:
-                for rec in store.Reader("%s/b%02x" % (self.dir, b)):
+                for rec in store.Reader("%s/b%02x" % (self.dir, b), _RECORD_LEN, _RECORD_VERSION):
                     if struct.unpack_from("<I", rec, 4)[0] == device_id:
                         found = bytes(rec)
             except store.CorruptError:
@@ -110,7 +111,7 @@ class Registry:
         w = store.Writer(path, _RECORD_VERSION, _RECORD_LEN, self.counts[b] + change)
         try:
             if self.counts[b]:
-                for rec in store.Reader(path):
+                for rec in store.Reader(path, _RECORD_LEN, _RECORD_VERSION):
                     if struct.unpack_from("<I", rec, 4)[0] == device_id:
                         rec = new
                         pending = None
@@ -166,7 +167,7 @@ class Registry:
             if self.counts[b] and self.counts[b] != _FULL_MARK:
                 before, i, last = len(out), 0, -1
                 try:
-                    for rec in store.Reader("%s/b%02x" % (self.dir, b)):
+                    for rec in store.Reader("%s/b%02x" % (self.dir, b), _RECORD_LEN, _RECORD_VERSION):
                         if i >= skip and len(out) < n:
                             out.append(_device(rec))
                             last = i

@@ -22,6 +22,7 @@ from lock.kdf import pbkdf2_sha256, ct_eq
 _RECORD_VERSION = const(1)
 # The record, struct "<BHI16s32s" (written out where used: a literal is an interned name, a const()
 # string an object): flags u8 (1 = code set) | fails u16 | iterations u32 | salt 16 | verifier 32
+_RECORD_LEN = const(55)
 
 _FREE_TRIES = const(5)
 FIRST_LOCKOUT_MS = const(30000)
@@ -51,7 +52,8 @@ class Passcode:
         self.salt = rng(16)
         self.prs = bytes(32)  # type: bytes | None  # the stored verifier; None if its record is damaged
         try:
-            rec = store.load(self.path)
+            # another version (a firmware downgrade, a future format) or size is as unreadable as bad bytes
+            rec = store.load(self.path, _RECORD_VERSION, _RECORD_LEN)
         except store.CorruptError:
             # Never fall back to "no code": that would let anyone set a new one. Nor to a known verifier: zero
             # bytes as CPace's PRS would let anyone pair. The verifier is unknown (None): a guess raises
@@ -60,7 +62,7 @@ class Passcode:
             self.is_set = True
             self.fails = _FREE_TRIES + 9
             self.prs = None
-        if rec and rec[0] == _RECORD_VERSION:
+        if rec:
             flags, self.fails, self.iterations, self.salt, self.prs = struct.unpack("<BHI16s32s", rec[1])
             self.is_set = bool(flags & 1)
         self.last_guess = now_ms  # the lockout runs from the last counted guess (or from boot)

@@ -9,7 +9,7 @@
 # code is RAM on a host build, and a lock spends nearly all its time between messages.
 #
 # API: LockProtocol(root, app, pairmode, now_ms, rng, code) .handle(who, channel, msg, now_ms)
-# .disconnected(who, now_ms) .tick(now_ms) .take_closing() .lockout_ms(now_ms); .devices .passcode
+# .disconnected(who, now_ms) .opened(who) .tick(now_ms) .take_closing() .lockout_ms(now_ms); .devices .passcode
 # .pairmode .rng .wall_time(now_ms) for pairing and commands.
 import os
 import sys
@@ -35,6 +35,7 @@ _E_WRONG_CHANNEL = const(19)
 
 class LockProtocol:
     def __init__(self, root, app, pairmode, now_ms, rng=os.urandom, code=None):
+        self.root = root        # the flash directory (pairing reads the setup secret there)
         self.app = app          # .status() -> dict, .request(action) -> None | reason; may be None
         self.pairmode = pairmode
         self.rng = rng
@@ -55,6 +56,7 @@ class LockProtocol:
 
     def handle(self, who, channel, msg, now_ms):
         """One whole incoming message -> one reply message."""
+        self._expire_pairing(now_ms)
         try:
             mtype, body = wire.parse(msg)
             if channel == PAIR:
@@ -131,8 +133,23 @@ class LockProtocol:
         self._drop_pairing(who, now_ms)
         self.sessions.pop(who, None)
 
+    def opened(self, who):
+        """True while `who` runs a pairing exchange or a session that has carried one authentic frame: what
+        keeps its connection beyond the transport's first seconds."""
+        s = self.sessions.get(who)
+        return who in self.pairings or (s is not None and s.rx_count > 0)
+
     def tick(self, now_ms):
+        self._expire_pairing(now_ms)
         self.pairmode.tick(now_ms)
+
+    def _expire_pairing(self, now_ms):
+        """End an exchange that has not confirmed in time (its guess stands as wrong): one stalled hello
+        must not hold the pairing window."""
+        who = self.pairmode.overdue(now_ms)
+        if who is not None:
+            self._drop_pairing(who, now_ms)
+            self.pairmode.end(who, False, now_ms)   # (a no-op once the exchange's abandon has freed it)
 
     def take_closing(self):
         out = self.closing

@@ -5,9 +5,11 @@
 # A write goes to PATH.tmp, is flushed and synced, then renamed over PATH (atomic on littlefs and POSIX).
 # Records are streamed one at a time, so a file of many records never has to sit in RAM.
 #
-# API: exists, makedirs; save(path, version, data) and load(path) for one-record files;
-# Writer(path, version, reclen, count) .add(data) .commit() .abort(); Reader(path, reclen=0) iterates the
-# records (.version .reclen .count); CorruptError for a missing, damaged or unexpected file.
+# API: exists, makedirs; save(path, version, data) and load(path, version=None, size=None) for one-record
+# files; Writer(path, version, reclen, count) .add(data) .commit() .abort(); Reader(path, reclen=0,
+# version=None) iterates the records (.version .reclen .count); CorruptError for a missing, damaged or
+# unexpected file. A reader that names the version (and size) it understands gets CorruptError for any
+# other: a record it cannot read is damaged to it, never "absent" (fail closed).
 import os
 import struct
 import binascii
@@ -88,9 +90,10 @@ class Writer:
 class Reader:
     """Iterates the records of PATH into one reused buffer; raises CorruptError at the end if the
     checksum fails, so a caller must finish the iteration before trusting what it kept. A non-zero
-    `reclen` is the record size the caller expects: another one is CorruptError before any buffer is made."""
+    `reclen` is the record size the caller expects: another one is CorruptError before any buffer is made;
+    so is another schema version than `version`, if given."""
 
-    def __init__(self, path, reclen=0):
+    def __init__(self, path, reclen=0, version=None):
         try:
             f = open(path, "rb")
         except OSError:
@@ -99,7 +102,8 @@ class Reader:
         ok = len(head) == _HEADER_LEN
         if ok:
             magic, self.version, _, self.reclen, self.count = struct.unpack("<HBBHH", head)
-            ok = magic == _MAGIC and (not reclen or self.reclen == reclen)
+            ok = (magic == _MAGIC and (not reclen or self.reclen == reclen) and
+                  (version is None or self.version == version))
         if not ok:
             f.close()
             raise CorruptError(path)
@@ -132,11 +136,12 @@ def save(path, version, data):
     w.commit()
 
 
-def load(path):
-    """(version, blob) of a one-record file, None if absent; CorruptError if damaged."""
+def load(path, version=None, size=None):
+    """(version, blob) of a one-record file, None if absent; CorruptError if damaged, or if it is not of
+    `version` and `size` bytes where the caller names them."""
     if not exists(path):
         return None
-    r = Reader(path)
+    r = Reader(path, size or 0, version)
     data = b""
     for rec in r:
         data = bytes(rec)

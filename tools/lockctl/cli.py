@@ -226,6 +226,8 @@ def explain(e: BaseException) -> tuple[str, int]:
         hint = NEXT_STEP.get(e.code)
         code = EXIT_REFUSED if e.code in (wire.E_ACTION, wire.E_DENIED) else EXIT_ERROR
         return str(e) + (": " + hint if hint else ""), code
+    if isinstance(e, client.PairingRefused):  # says why nothing was sent, and what to do
+        return str(e), EXIT_REFUSED
     if isinstance(e, identity.IdentityError):
         return str(e), EXIT_ERROR
     if isinstance(e, ModuleNotFoundError) and (e.name or "").split(".")[0] in ("bleak", "dbus_fast"):
@@ -247,10 +249,16 @@ def explain(e: BaseException) -> tuple[str, int]:
 # --- pairing ----------------------------------------------------------------------------------------
 
 def _pair_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--code", help="the 6-digit security code")
+    p.add_argument("--code", help="the lock's 6-digit security code (setup: the code to set)")
     p.add_argument("--name", default=os.environ.get("USER", "lockctl"), help="this device's name on the lock")
     p.add_argument("--type", default="phone", choices=client.TYPES)
     p.add_argument("--force", action="store_true", help="replace this client's identity for that lock")
+
+
+def _setup_arguments(p: argparse.ArgumentParser) -> None:
+    _pair_arguments(p)
+    p.add_argument("--setup-secret", metavar="SECRET",
+                   help="the setup secret that came with the lock (e.g. ABCD-EFGH-...), if it has one")
 
 
 def _pair(ctx: Context, setup: bool) -> Result:
@@ -262,12 +270,27 @@ def _pair(ctx: Context, setup: bool) -> Result:
     if path.exists() and not a.force:
         raise UserError("this client is already paired with the lock %s (%s): pick another name with "
                         "--lock NAME, or --force to replace it" % (name or "", path))
-    code = security_code(a.code)
-    if not (a.sim or a.ble):
+    where = ctx.where(None) if (a.sim or a.ble) else None
+    if where is None:
         raise UserError("which lock? use --sim HOST:PORT (the simulator) or --ble ADDRESS (lockctl scan)")
-    where, t = ctx.connect(None)
-    got = client.pair(t, code, a.name, a.type)
-    identity.save(path, where, got.device_id, got.key, a.name, got.admin)
+    known = identity.for_lock(where, (path.parent, identity.store_dir()))
+    if setup and known:
+        raise UserError("this device already paired with that lock (%s), so it is not new: pair with "
+                        "`lockctl pair --code CODE`; only if you factory-reset it yourself, delete that file "
+                        "and run setup again" % known[0])
+    code = security_code(a.code, "new security code: " if setup else "security code: ")
+    secret = None
+    if setup and a.setup_secret:
+        try:
+            secret = client.parse_setup_secret(a.setup_secret)
+        except ValueError as e:
+            raise UserError(str(e), EXIT_USAGE) from None
+    _, t = ctx.connect(None)
+    if setup:
+        got = client.setup(t, code, a.name, a.type, setup_secret=secret)
+    else:
+        got = client.pair(t, code, a.name, a.type, pinned_iterations=identity.pinned_iterations(known))
+    identity.save(path, where, got.device_id, got.key, a.name, got.admin, got.iterations)
     ctx.close()
     if got.admin:
         # set the lock's clock now, so that what it records from here on has a date
@@ -286,7 +309,7 @@ def _pair(ctx: Context, setup: bool) -> Result:
 
 
 @command("setup", "set up a new lock: sets its security code, this device becomes its first admin",
-         _pair_arguments)
+         _setup_arguments)
 def cmd_setup(ctx: Context) -> Result:
     return _pair(ctx, True)
 
@@ -336,8 +359,11 @@ def status_lines(st: dict) -> list[str]:
     elif st["low"]:
         battery += " (low: replace the batteries soon)"
     lines = ["state: %s" % st["state"], "battery: %s" % battery]
-    if st["jammed"] or st["jam"]:
-        lines.append("jammed: %s (free the bolt, then lock or unlock again)" % (st["jam"] or "yes"))
+    if st["jammed"]:
+        lines.append("jammed: the bolt was blocked; free it, then lock or unlock again")
+    elif st["calibration_error"] or st["error"]:
+        lines.append("error: %s (the door's positions are not known: lockctl calibrate)"
+                     % (st["error"] or "calibration").replace("_", " "))
     if st["lockout_ms"]:
         lines.append("lockout: %d s (too many wrong codes)" % -(-st["lockout_ms"] // 1000))
     lines += ["pairing mode: %s" % ("open" if st["pairing"] else "closed"),
@@ -436,8 +462,8 @@ def act(ctx: Context, action: str) -> Result:
         st = s.status()
         state = st["state"]
         if state == "jammed" or st["jammed"]:
-            raise UserError("jammed: the bolt is blocked (%s); free it (is the door closed?), then %s again"
-                            % (state, action), EXIT_JAMMED)
+            raise UserError("jammed: the bolt is blocked; free it (is the door closed?), then %s again" % action,
+                            EXIT_JAMMED)
         if state == goal:
             return Result({"action": action, "outcome": "done", "state": state}, [done_text])
         if state not in MOVING and state != "unlocked":  # e.g. uncalibrated: it will not get there

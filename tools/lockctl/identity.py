@@ -1,6 +1,6 @@
 """This device's identities: one owner-only file per lock, in the user's config directory.
 
-    ~/.config/lockctl/locks/<lock name>.json   {"lock", "device_id", "key", "name", "admin"}
+    ~/.config/lockctl/locks/<lock name>.json   {"lock", "device_id", "key", "name", "admin", "iterations"}
 
 `--lock NAME` picks one; with a single known lock it is the default. The old single file
 (~/.config/lockctl/identity.json) is moved into the store as the lock "lock" the first time it is seen.
@@ -97,16 +97,47 @@ def load(path: pathlib.Path) -> dict:
     try:
         data = json.loads(path.read_text())
         return {"lock": data.get("lock"), "device_id": int(data["device_id"]), "key": bytes.fromhex(data["key"]),
-                "name": data.get("name", ""), "admin": bool(data.get("admin"))}
+                "name": data.get("name", ""), "admin": bool(data.get("admin")),
+                "iterations": data.get("iterations")}
     except FileNotFoundError:
-        raise IdentityError("no identity at %s: pair first (lockctl pair --code CODE --name NAME)" % path) from None
+        raise IdentityError("no identity at %s: set up a new lock first (lockctl setup --code CODE), "
+                            "or pair with one (lockctl pair --code CODE)" % path) from None
     except (OSError, ValueError, KeyError, TypeError):
         raise IdentityError("the identity file %s is damaged: pair this device again "
                             "(lockctl pair --code CODE --force)" % path) from None
 
 
-def save(path: pathlib.Path, lock: str | None, device_id: int, key: bytes, name: str, admin: bool) -> None:
-    """Written to a temp file created 0600, then renamed: never readable by others, never half-written."""
+def for_lock(where: str, dirs) -> list[pathlib.Path]:
+    """The identity files in `dirs` that were paired with the lock at `where` (e.g. "ble:AA:BB:...")."""
+    found = []
+    for d in dict.fromkeys(pathlib.Path(x) for x in dirs):
+        for f in sorted(d.glob("*.json")) if d.is_dir() else ():
+            try:
+                if json.loads(f.read_text()).get("lock") == where:
+                    found.append(f)
+            except (OSError, ValueError, AttributeError):
+                continue  # not an identity file
+    return found
+
+
+def pinned_iterations(paths) -> int | None:
+    """The PBKDF2 count the lock said when these identity files were paired (the first one that has it)."""
+    for p in paths:
+        try:
+            got = load(p)["iterations"]
+        except IdentityError:
+            continue
+        if isinstance(got, int):
+            return got
+    return None
+
+
+def save(path: pathlib.Path, lock: str | None, device_id: int, key: bytes, name: str, admin: bool,
+         iterations: int | None = None) -> None:
+    """Written to a temp file created 0600, then renamed: never readable by others, never half-written.
+
+    `iterations` pins the lock's PBKDF2 count as the pairing authenticated it: a later `pair` with that
+    lock refuses a challenge asking for another (the count never changes on a lock, not even with its code)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(path.name + ".tmp")
     try:
@@ -115,7 +146,8 @@ def save(path: pathlib.Path, lock: str | None, device_id: int, key: bytes, name:
         pass
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
-        json.dump({"lock": lock, "device_id": device_id, "key": key.hex(), "name": name, "admin": admin}, f)
+        json.dump({"lock": lock, "device_id": device_id, "key": key.hex(), "name": name, "admin": admin,
+                   "iterations": iterations}, f)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)

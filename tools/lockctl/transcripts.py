@@ -22,7 +22,7 @@ ITERATIONS = 1000
 
 # Each step: who, what the client does, and its seed. Ids of devices paired earlier are looked up by name.
 STEPS = [
-    {"who": "alice", "op": "pair", "code": "123456", "name": "alice", "type": "phone"},
+    {"who": "alice", "op": "setup", "code": "123456", "name": "alice", "type": "phone"},
     {"who": "alice", "op": "session", "calls": [["status"], ["action", "unlock"], ["devices"]]},
     {"who": "bob", "op": "enter"},
     {"who": "bob", "op": "pair", "code": "654321", "name": "bob", "type": "keypad"},
@@ -71,9 +71,9 @@ def _seed(i, step):
 def run_step(i, step, transport, ids):
     """Run one step as the client; returns what it learned (for the record)."""
     rng = client.Drbg(_seed(i, step))
-    if step["op"] == "pair":
+    if step["op"] in ("setup", "pair"):
         try:
-            got = client.pair(transport, step["code"], step["name"], step["type"], rng=rng)
+            got = getattr(client, step["op"])(transport, step["code"], step["name"], step["type"], rng=rng)
         except wire.LockError as e:
             return {"error": e.code}
         ids[step["who"]] = (got.device_id, got.key)

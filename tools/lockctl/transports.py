@@ -63,7 +63,10 @@ class SimTransport:
 
     def write_raw(self, channel: str, data: bytes) -> None:
         """One raw value onto a characteristic (tests of malformed input)."""
-        self.c.write(self.handles[channel], data)
+        try:
+            self.c.write(self.handles[channel], data)
+        except self.RadioError as e:
+            raise ConnectionError("sim radio: %s" % e) from None
 
     def public(self) -> dict:
         return parse_public(self.c.read(self.status_handle))

@@ -40,9 +40,11 @@ def parse_adv(data):
 
 
 class Central:
-    """One connection to the simulated lock. Notifications arrive on `notifications` as (handle, bytes)."""
+    """One connection to the simulated lock. Notifications arrive on `notifications` as (handle, bytes).
+    A connection completes only while the lock advertises: one not made within `connect_timeout` (default:
+    `timeout`) gives up, as a phone's does, and raises RadioError."""
 
-    def __init__(self, host, port, mtu=23, timeout=10.0):
+    def __init__(self, host, port, mtu=23, timeout=10.0, connect_timeout=None):
         self.timeout = timeout
         try:
             self.sock = socket.create_connection((host, port), timeout=timeout)
@@ -56,8 +58,14 @@ class Central:
         self.closed = threading.Event()
         self._send({"op": "connect", "mtu": mtu})
         threading.Thread(target=self._reader, daemon=True).start()
-        reply = self._reply()
+        try:
+            reply = self.replies.get(timeout=timeout if connect_timeout is None else connect_timeout)
+        except queue.Empty:
+            self.close()
+            raise RadioError("could not connect: the lock is not advertising (it holds as many connections "
+                             "as it takes, or it is off)") from None
         if reply.get("op") != "connected":
+            self.close()
             raise RadioError("connect refused: %s" % reply)
         self.handle = reply["handle"]
 

@@ -1,0 +1,122 @@
+"""The host side of tools/testlock.py: a whole lock minus radio and motor under MicroPython, on a pipe.
+
+Shared by the fuzzer (tools/fuzz.py) and the power-cut torture (tools/torture.py).
+"""
+from __future__ import annotations
+
+import binascii
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+from lockctl import wire  # noqa: E402
+
+PAIR, COMMAND = 0, 1
+CHANNELS = {"pair": PAIR, "cmd": COMMAND}
+ITERATIONS = 1000    # PBKDF2 rounds of the code's verifier: the least lockctl accepts (the lock uses 2000)
+HEAP = "256k"
+
+
+class LockDied(Exception):
+    """The MicroPython process ended (exit code in .code) before it answered."""
+
+    def __init__(self, code: int | None, stderr: str):
+        super().__init__("the lock process exited with %s\n%s" % (code, stderr[-2000:]))
+        self.code = code
+        self.stderr = stderr
+
+
+class TestLock:
+    """One boot of the lock on the flash directory `flash`; `seed` makes its random numbers repeatable."""
+
+    def __init__(self, flash: str | os.PathLike, seed: bytes, iterations: int = ITERATIONS,
+                 firmware: str | None = None):
+        paths = [firmware or str(ROOT / "firmware"), str(ROOT / "boards" / "sim"), ".frozen"]
+        env = dict(os.environ, MICROPYPATH=":".join(paths))
+        self.p = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "micropython"), "-X", "heapsize=" + HEAP, str(ROOT / "tools" / "testlock.py"),
+             str(pathlib.Path(flash).resolve()), binascii.hexlify(seed).decode() or "00", str(iterations)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.printed: list[str] = []    # what the firmware printed (not answers)
+
+    def line(self, text: str) -> str:
+        """Send one command line; the answer without its "= " mark."""
+        assert self.p.stdin and self.p.stdout
+        try:
+            self.p.stdin.write(text + "\n")
+            self.p.stdin.flush()
+        except BrokenPipeError:
+            raise self._died() from None
+        while True:
+            out = self.p.stdout.readline()
+            if not out:
+                raise self._died()
+            if out.startswith("= "):
+                return out[2:].rstrip("\n")
+            self.printed.append(out.rstrip("\n"))
+
+    def _died(self) -> LockDied:
+        code = self.p.wait()
+        return LockDied(code, self.p.stderr.read() if self.p.stderr else "")
+
+    def send(self, who: str, channel: int, msg: bytes) -> str:
+        """A whole message: the reply in hex, or "!..." if an exception escaped the endpoint."""
+        return self.line("M %s %d %s" % (who, channel, msg.hex()))
+
+    def fragment(self, who: str, channel: int, data: bytes) -> str:
+        return self.line("F %s %d %s" % (who, channel, data.hex()))
+
+    def snapshot(self) -> dict:
+        return json.loads(self.line("S"))
+
+    def written(self) -> int:
+        return int(self.line("W"))
+
+    def kill(self) -> None:
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+        self._close_pipes()
+
+    def close(self) -> None:
+        if self.p.poll() is None:
+            try:
+                self.line("Q")
+            except LockDied:
+                pass
+            self.p.wait()
+        self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        for f in (self.p.stdin, self.p.stdout, self.p.stderr):
+            try:
+                if f:
+                    f.close()
+            except OSError:
+                pass
+
+
+class PipeTransport:
+    """lockctl's transport interface onto a TestLock connection `who`; `fragment_size` sends every message
+    through the lock's wire.Reassembler in fragments of that size."""
+
+    def __init__(self, lock: TestLock, who: str, fragment_size: int = 0):
+        self.lock, self.who, self.size = lock, who, fragment_size
+
+    def exchange(self, channel: str, message: bytes) -> bytes:
+        ch = CHANNELS[channel]
+        if not self.size:
+            out = self.lock.send(self.who, ch, message)
+        else:
+            for frag in wire.fragments(message, self.size):
+                out = self.lock.fragment(self.who, ch, frag)
+        if out.startswith("!") or out == "-":
+            raise wire.LockError(wire.E_INTERNAL, out.encode())
+        return bytes.fromhex(out)
+
+    def close(self) -> None:
+        self.lock.line("D " + self.who)

@@ -227,7 +227,7 @@ def explain(e: BaseException) -> tuple[str, int]:
         code = EXIT_REFUSED if e.code in (wire.E_ACTION, wire.E_DENIED) else EXIT_ERROR
         return str(e) + (": " + hint if hint else ""), code
     if isinstance(e, client.PairingRefused):  # says why nothing was sent, and what to do
-        return str(e), EXIT_REFUSED
+        return str(e), EXIT_ERROR
     if isinstance(e, identity.IdentityError):
         return str(e), EXIT_ERROR
     if isinstance(e, ModuleNotFoundError) and (e.name or "").split(".")[0] in ("bleak", "dbus_fast"):
@@ -284,7 +284,7 @@ def _pair(ctx: Context, setup: bool) -> Result:
         try:
             secret = client.parse_setup_secret(a.setup_secret)
         except ValueError as e:
-            raise UserError(str(e), EXIT_USAGE) from None
+            raise UserError(str(e)) from None
     _, t = ctx.connect(None)
     if setup:
         got = client.setup(t, code, a.name, a.type, setup_secret=secret)
@@ -297,8 +297,8 @@ def _pair(ctx: Context, setup: bool) -> Result:
         ctx.use_identity(path)
         try:
             ctx.session()
-        except (wire.LockError, ConnectionError):
-            pass  # paired all the same; the next admin command sets the clock
+        except Exception:  # noqa: BLE001 -- paired all the same; the next admin command sets the clock
+            pass
         ctx.close()
     data = {"device_id": got.device_id, "admin": got.admin, "lock": name, "identity": str(path)}
     lines = ["paired as %s (device 0x%08x%s), kept as the lock %r" % (a.name, got.device_id,

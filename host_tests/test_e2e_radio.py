@@ -42,7 +42,7 @@ def lock(simlock):
 def owner(lock, tmp_path):
     lock.wait_for(lambda s: s["pairing"], timeout=10, what="pairing mode on a lock with no devices")
     identity = tmp_path / "owner.json"
-    assert lockctl(lock, identity, "pair", "--code", CODE, "--name", "owner")["admin"]
+    assert lockctl(lock, identity, "setup", "--code", CODE, "--name", "owner")["admin"]
     lock.wait_for(lambda s: not s["pairing"], what="pairing mode closed by the pairing")
     return identity
 

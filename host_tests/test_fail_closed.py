@@ -116,5 +116,5 @@ print(json.dumps([app._load_json(ROOT + "/settings", {}), app._load_json(ROOT + 
                   app._load_json(ROOT + "/short", "default"),
                   app.stored_settings([1, 2]), app.stored_settings("x"),
                   app.stored_settings({"brightness": "bright", "lockngo_s": 30, "unknown": 1, "button_actions": 0})]))
-""" % str(tmp_path), path=(mpy.FIRMWARE, mpy.ROOT / "boards" / "sim"), heap="256k")
+""" % str(tmp_path), path=(mpy.FIRMWARE, mpy.ROOT / "boards" / "sim", mpy.sim_libraries()), heap="256k")
     assert out == [{}, None, "default", {}, {}, {"lockngo_s": 30}]

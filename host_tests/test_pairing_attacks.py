@@ -331,6 +331,6 @@ def test_a_factory_reset_keeps_the_setup_secret(micropython, tmp_path):
     (tmp_path / "dev" / "b00").write_bytes(b"z")
     (tmp_path / "wiping").write_bytes(b"")
     micropython.run("import os\nos.chdir(%r)\nfrom lock import app\napp._finish_wipe()\n" % str(tmp_path),
-                    path=(mpy.FIRMWARE, mpy.ROOT / "boards" / "sim"), heap="256k")
+                    path=(mpy.FIRMWARE, mpy.ROOT / "boards" / "sim", mpy.sim_libraries()), heap="256k")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["setup"]
     assert (tmp_path / "setup").read_bytes() == client.setup_secret_record(SECRET)

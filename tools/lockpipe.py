@@ -14,6 +14,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 from lockctl import wire  # noqa: E402
+from simlock import mpybuild  # noqa: E402
 
 PAIR, COMMAND = 0, 1
 CHANNELS = {"pair": PAIR, "cmd": COMMAND}
@@ -35,7 +36,8 @@ class TestLock:
 
     def __init__(self, flash: str | os.PathLike, seed: bytes, iterations: int = ITERATIONS,
                  firmware: str | None = None):
-        paths = [firmware or str(ROOT / "firmware"), str(ROOT / "boards" / "sim"), ".frozen"]
+        paths = [firmware or str(ROOT / "firmware"), str(ROOT / "boards" / "sim"),
+                 str(mpybuild.board_libraries(ROOT / "boards" / "sim")), ".frozen"]
         env = dict(os.environ, MICROPYPATH=":".join(paths))
         self.p = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "micropython"), "-X", "heapsize=" + HEAP, str(ROOT / "tools" / "testlock.py"),

@@ -467,7 +467,9 @@ def act(ctx: Context, action: str) -> Result:
         if state == goal:
             return Result({"action": action, "outcome": "done", "state": state}, [done_text])
         if state not in MOVING and state != "unlocked":  # e.g. uncalibrated: it will not get there
-            raise UserError("%s stopped: the lock is %s" % (action, state), EXIT_REFUSED)
+            raise UserError("%s stopped: the lock is %s%s; see `lockctl status`"
+                            % (action, state, " (%s)" % st["error"].replace("_", " ") if st["error"] else ""),
+                            EXIT_REFUSED)
         time.sleep(POLL_S)
     raise UserError("no outcome within %g s: the lock is still %s; see `lockctl status`" % (ctx.args.timeout, state),
                     EXIT_TIMEOUT)

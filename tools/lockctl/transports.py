@@ -59,14 +59,14 @@ class SimTransport:
                 if msg is not None:
                     return msg
         except self.RadioError as e:
-            raise ConnectionError("sim radio: %s" % e) from None
+            raise ConnectionError("the simulated lock's radio: %s" % e) from None
 
     def write_raw(self, channel: str, data: bytes) -> None:
         """One raw value onto a characteristic (tests of malformed input)."""
         try:
             self.c.write(self.handles[channel], data)
         except self.RadioError as e:
-            raise ConnectionError("sim radio: %s" % e) from None
+            raise ConnectionError("the simulated lock's radio: %s" % e) from None
 
     def public(self) -> dict:
         return parse_public(self.c.read(self.status_handle))

@@ -66,11 +66,12 @@ def state(**fw):
 
 
 def test_the_view_shows_what_lasts_in_80_columns():
-    view = View(load_physics(), 16, 7760)
+    view = View(load_physics(), 16, 65530)   # the longest port
     view.lines(state(lock="locked", cause="boot", devices=2, lockout_s=0, locks_in=None))
     lines = [visible(line) for line in view.lines(state())]
     assert all(len(line) <= WIDTH for line in lines), [line for line in lines if len(line) > WIDTH]
     text = "\n".join(lines)
+    assert "\u2026" not in text, "nothing had to be cut"
     for shown in ("lockout   25 s (too many wrong codes)", "locks     auto-relock in 12 s",
                   "pairing   open, closes in 43 s", "devices   3 paired", "unlocked  (asked by a phone",
                   "unlocked (asked by a phone or the button)", "a device paired (3 now)",

@@ -131,7 +131,8 @@ class View:
         out += ["",
                 "  From another terminal (.venv/bin on PATH):",
                 "    simlock button press | button hold 6 | battery 4.4 | turn -300 | power off",
-                "    lockctl --sim 127.0.0.1:%d setup --code 123456 --name my-phone  (later: pair)" % self.port,
+                "    lockctl --sim 127.0.0.1:%d setup --code 123456 --name my-phone" % self.port,
+                "    then lockctl unlock | lock | status; more phones: lockctl pair (README)",
                 "  Ctrl-C stops the simulator (the flash directory keeps its contents)."]
         return [line if len(visible(line)) <= WIDTH else _cut(line) for line in out]
 

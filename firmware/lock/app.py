@@ -115,6 +115,9 @@ class App:
 
     def status(self):
         b = self.bolt
+        now = clock.now_ms()
+        sec = self.security
+        pending = b.pending_lock(now)
         return {
             "lock": b.state,
             "error": b.error,
@@ -123,6 +126,15 @@ class App:
             "critical": self.battery.critical,
             "pairing": self.pairmode.active,
             "version": VERSION,
+            # what a person watching the lock wants to see (the simulator's view): why the state was
+            # entered, countdowns in whole seconds, how many devices, where the door's positions are
+            "cause": b.last_cause,
+            "locks_in": pending and [pending[0], (pending[1] + 999) // 1000],
+            "pairing_s": max(0, self.pairmode.timeout_ms - now + self.pairmode.opened_ms + 999) // 1000
+            if self.pairmode.active else 0,
+            "lockout_s": (sec.lockout_ms(now) + 999) // 1000 if sec else 0,
+            "devices": sec.devices.count() if sec else 0,
+            "positions": b.calibration,
         }
 
     def set_settings(self, changes):
@@ -226,7 +238,7 @@ def _load_relock(settings):
     """The wait a lock is still owed after a reset, or None. A damaged record owes a lock'n'go's wait:
     failing towards locked."""
     try:
-        got = store.load(_RELOCK_FILE)
+        got = store.load(_RELOCK_FILE, _SCHEMA)
         return None if got is None else int(json.loads(got[1])["ms"])
     except (store.CorruptError, OSError, ValueError, KeyError, TypeError):
         return settings["lockngo_s"] * 1000

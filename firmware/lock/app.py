@@ -80,6 +80,7 @@ class App:
         self.pixels = board.Ring()
         self.button_in = board.Button()
         self.adc = board.BatteryADC()
+        self.watchdog = board.Watchdog()  # from here on, a control loop that stops ticking reboots the board
         self.settings = dict(DEFAULT_SETTINGS)
         self.settings.update(stored_settings(_load_json(_SETTINGS_FILE, {})))
         self.feedback = ("boot", 0)
@@ -114,6 +115,9 @@ class App:
 
     def status(self):
         b = self.bolt
+        now = clock.now_ms()
+        sec = self.security
+        pending = b.pending_lock(now)
         return {
             "lock": b.state,
             "error": b.error,
@@ -122,6 +126,15 @@ class App:
             "critical": self.battery.critical,
             "pairing": self.pairmode.active,
             "version": VERSION,
+            # what a person watching the lock wants to see (the simulator's view): why the state was
+            # entered, countdowns in whole seconds, how many devices, where the door's positions are
+            "cause": b.last_cause,
+            "locks_in": pending and [pending[0], (pending[1] + 999) // 1000],
+            "pairing_s": max(0, self.pairmode.timeout_ms - now + self.pairmode.opened_ms + 999) // 1000
+            if self.pairmode.active else 0,
+            "lockout_s": (sec.lockout_ms(now) + 999) // 1000 if sec else 0,
+            "devices": sec.devices.count() if sec else 0,
+            "positions": b.calibration,
         }
 
     def set_settings(self, changes):
@@ -159,6 +172,7 @@ class App:
         powered = shown = None
         next_frame = next_status = next_battery = 0
         while True:
+            self.watchdog.feed()
             now = clock.now_ms()
             n = bolt.tick(now, self.sensor.read())
             if bolt.moving != powered:
@@ -224,7 +238,7 @@ def _load_relock(settings):
     """The wait a lock is still owed after a reset, or None. A damaged record owes a lock'n'go's wait:
     failing towards locked."""
     try:
-        got = store.load(_RELOCK_FILE)
+        got = store.load(_RELOCK_FILE, _SCHEMA)
         return None if got is None else int(json.loads(got[1])["ms"])
     except (store.CorruptError, OSError, ValueError, KeyError, TypeError):
         return settings["lockngo_s"] * 1000

@@ -116,12 +116,14 @@ def pair(args) -> None:
     code = _code(args.code)
     client.code_bytes(code)
     where = "sim:" + args.sim if args.sim else "ble:" + args.ble
+    # what this lock said its PBKDF2 count was when this computer paired with it before (bridge or lockctl)
+    pinned = identity.pinned_iterations(identity.for_lock(where, (store, identity.store_dir())))
     t = open_transport(where, 15.0)
     try:
-        got = client.pair(t, code, args.name, "bridge")
+        got = client.pair(t, code, args.name, "bridge", pinned_iterations=pinned)
     finally:
         t.close()
-    identity.save(path, where, got.device_id, got.key, args.name, got.admin)
+    identity.save(path, where, got.device_id, got.key, args.name, got.admin, got.iterations)
     _show(args, {"paired": "0x%08x" % got.device_id, "lock": name, "identity": str(path),
                  "next": "lockbridge run --broker mqtt://HOST:1883"})
 

@@ -408,3 +408,13 @@ def test_command_line_errors_are_one_line(tmp_path):
         code, err = lockbridge(tmp_path, *args)
         assert code == 1 and err.startswith("lockbridge: ") and "\n" not in err and says in err, (args, err)
     assert lockbridge(tmp_path, "locks") == (0, [])
+
+
+def test_a_bridge_never_sets_up_a_fresh_lock(simlock, tmp_path):
+    lock = simlock(calibrated=True)
+    lock.wait_for(lambda s: s["pairing"], timeout=20, what="pairing mode at first boot")
+    code, err = lockbridge(tmp_path, "pair", "--sim", "127.0.0.1:%d" % lock.port, "--code", CODE)
+    assert code == 1 and err.startswith("lockbridge: ") and "nothing was sent" in err, err
+    assert not (tmp_path / "lockbridge" / "locks" / "lock.json").exists()
+    owner = tmp_path / "owner.json"                       # still fresh: its owner sets it up as usual
+    assert lock.lockctl(owner, "setup", "--code", CODE, "--name", "owner")[0] == 0

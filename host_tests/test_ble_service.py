@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from mpy import MICROPYTHON, ROOT
+from mpy import MICROPYTHON, ROOT, sim_libraries
 from sim import free_port_pair
 from simlock import radio
 from lockctl import wire
@@ -69,7 +69,8 @@ asyncio.run(main())
 
 def start(tmp_path, fail, max_connections=4, seconds=20):
     port = free_port_pair()
-    env = dict(os.environ, MICROPYPATH="%s:%s:.frozen" % (ROOT / "firmware", ROOT / "boards" / "sim"),
+    env = dict(os.environ, MICROPYPATH="%s:%s:%s:.frozen" % (ROOT / "firmware", ROOT / "boards" / "sim",
+                                                                 sim_libraries()),
                SIMLOCK_BLE_PORT=str(port))
     code = ("MAX_CONNECTIONS = %d\n" % max_connections) + SERVICE % (fail, seconds)
     proc = subprocess.Popen([str(MICROPYTHON), "-X", "heapsize=256k", "-c", code], env=env, cwd=tmp_path,

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from mpy import FIRMWARE, ROOT
+from mpy import FIRMWARE, ROOT, sim_libraries
 from sim import VENV_BIN, free_port_pair
 
 BOARDS = ROOT / "boards"
@@ -203,7 +203,7 @@ def test_live_view_starts_on_a_fresh_checkout(tmp_path):
     assert (tmp_path / "not-yet" / "flash.log").exists()
 
 
-def test_a_failure_the_firmware_cannot_carry_on_from_reboots_the_board(micropython, tmp_path, build):
+def test_a_failure_the_firmware_cannot_carry_on_from_reboots_the_board(micropython, tmp_path):
     # A board whose drive loop dies (here: its sensor fails after a few reads) must restart, as a watchdog
     # would, rather than sit with a dead motor loop and a live radio. The fake board is the simulated one
     # (its parameters) with broken drivers and no world to talk to.
@@ -223,7 +223,6 @@ def test_a_failure_the_firmware_cannot_carry_on_from_reboots_the_board(micropyth
         "Stepper = Sensor = Ring = Button = BatteryADC = _Broken\n"
         "def report(status):\n    pass\n"
         "def reset():\n    print('REBOOT')\n    sys.exit(0)\n" % str(tmp_path / "flash"))
-    # (the build supplies micropython-lib's aioble; the sources before it are what runs)
-    out = micropython.run("import main", path=(tmp_path, FIRMWARE, ROOT / "boards/sim", build), heap="192k",
-                          cwd=tmp_path)
+    out = micropython.run("import main", path=(tmp_path, FIRMWARE, ROOT / "boards/sim", sim_libraries()),
+                          heap="192k", cwd=tmp_path)
     assert "OSError" in out and out.rstrip().endswith("REBOOT")

@@ -24,6 +24,7 @@ import binascii
 import errno
 import json
 import os
+import select
 from micropython import const
 
 FLAG_READ = const(0x0002)
@@ -258,6 +259,8 @@ class BLE:
             while not (self._adv and self._adv[2]):  # a central connects to a connectable advert only
                 self._adv_changed.clear()
                 await self._adv_changed.wait()
+            if _hung_up(stream.s):
+                return  # it gave up waiting, as a phone's connect attempt times out: no connection is made
             self._adv = None  # a connection ends advertising
             self._next_handle += 1
             central = _Central(self._next_handle, stream)
@@ -323,6 +326,18 @@ class BLE:
             return {"op": "written"} if request.get("response", True) else None
         except (ValueError, KeyError, TypeError) as e:
             return {"op": "error", "error": "malformed: %s" % e}
+
+
+def _hung_up(sock):
+    """True if a central waiting to connect has closed its end (it sends nothing until it is connected)."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    if not poller.poll(0):
+        return False
+    try:
+        return not sock.recv(1) or True  # at EOF, or a request before the connection: either way not a central
+    except OSError:
+        return True
 
 
 async def _drain(stream):

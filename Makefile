@@ -5,6 +5,7 @@ BOARD   ?= sim
 STUBS   := $(VENV)/esp32-stubs
 STAMP   := $(VENV)/.setup-done
 PYTHON3 ?= python3
+PORT    ?= 7760
 
 .PHONY: setup sim test mpy check bench clean frozen build-deps FORCE fuzz torture
 
@@ -62,7 +63,7 @@ $(STAMP): requirements.txt tools/pyproject.toml
 	touch $@
 
 sim: setup
-	$(VENV)/bin/simlock run --flash .sim/flash --view
+	$(VENV)/bin/simlock run --flash .sim/flash --port $(PORT) --view
 
 # Every firmware and board module, compiled as it would be frozen or copied to the board.
 mpy: setup

@@ -1,5 +1,6 @@
 """A simulated lock in a subprocess (`simlock run`), driven from tests through its control port."""
 import json
+import os
 import pathlib
 import random
 import signal
@@ -38,9 +39,16 @@ def free_port_pair():
     raise RuntimeError("no free port pair")
 
 
+# The board's security timers, shortened for tests (boards/sim/board.py reads them from the environment):
+# a test would otherwise wait a minute for pairing mode to close and 30 s for the first code lockout.
+# A person's simulator (`make sim`) and the README's quick start test use the board's own values.
+TEST_TIMERS = {"PAIRING_TIMEOUT_MS": 10000, "FIRST_LOCKOUT_MS": 5000}
+
+
 class SimLock:
-    def __init__(self, flash, build=None, heap=None, port=None, frozen=False):
-        """`heap` None: the simulator's own default; `frozen`: the board-like image of `make frozen`."""
+    def __init__(self, flash, build=None, heap=None, port=None, frozen=False, timers=TEST_TIMERS):
+        """`heap` None: the simulator's own default; `frozen`: the board-like image of `make frozen`;
+        `timers`: the board's security timers (None: the board's own, as `make sim` runs)."""
         if frozen:
             assert FROZEN_IMAGE.exists(), "no frozen image at %s: run `make frozen`" % FROZEN_IMAGE
         self.flash = pathlib.Path(flash)
@@ -54,7 +62,11 @@ class SimLock:
         if frozen:
             args.append("--frozen")
         self.output = []
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env = dict(os.environ)
+        for name in TEST_TIMERS:
+            env.pop("SIMLOCK_" + name, None)
+        env.update({"SIMLOCK_" + k: str(v) for k, v in (timers or {}).items()})
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         self._ready = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
         try:

@@ -206,7 +206,7 @@ def test_button_and_lockctl_lock_unlock_unlatch_and_lockngo(simlock, tmp_path):
     assert abs(dwell - LOCKNGO_S * 1000) <= 300, "unlocked for lockngo_s: %d ms" % dwell
 
     # Unlatch from lockctl: past unlocked to pull the latch, hold, back to unlocked.
-    assert ok(lock, owner, "unlatch") == {"done": "unlatch"}
+    assert ok(lock, owner, "unlatch", "--no-wait") == {"action": "unlatch", "outcome": "accepted", "state": None}
     furthest = []
     seen, back = watch(lock, lambda s: furthest.append(s["position"]) or s["lock"] == "unlocked")
     assert seen[-3:] == ["unlatching", "unlatched", "unlocked"] and seen[0] in ("locked", "unlatching"), seen
@@ -215,7 +215,7 @@ def test_button_and_lockctl_lock_unlock_unlatch_and_lockngo(simlock, tmp_path):
 
     # Lock'n'go from lockctl while unlocked: it waits lockngo_s to lock; a hand locking the door meanwhile
     # takes over: the pending lock is dropped and the motor stays off.
-    assert ok(lock, owner, "lockngo") == {"done": "lockngo"}
+    assert ok(lock, owner, "lockngo", "--no-wait")["outcome"] == "accepted"
     time.sleep(1)
     assert lock.state()["lock"] == "unlocked"
     lock.bench("turn -360")

@@ -163,8 +163,9 @@ def test_simlock_cli_state_and_record(simlock):
     assert set(state["battery"]) == {"volts", "percent", "low", "critical"}
     rec = subprocess.Popen([str(VENV_BIN / "simlock"), "record", "3", "--port", str(lock.port)],
                            stdout=subprocess.PIPE, text=True)
+    first = rec.stdout.readline()  # the recording has started (the process takes a moment to)
     lock.bench("button press")
-    lines = [json.loads(l) for l in rec.communicate(timeout=30)[0].splitlines()]
+    lines = [json.loads(l) for l in [first] + rec.communicate(timeout=30)[0].splitlines()]
     assert lines[-1] == {"done": True, "ms": 3000}
     states = [l["lock"] for l in lines if "lock" in l]
     assert states[0] == "unlocked" and "locking" in states and states[-1] == "locked"

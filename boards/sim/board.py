@@ -29,10 +29,10 @@ BATTERY_CELLS = 4
 
 FLASH_ROOT = os.getenv("SIMLOCK_FLASH") or "."
 
-# Security timers as a board sets them. The simulated bench is impatient: its tests would otherwise wait
-# a minute for pairing mode to close and 30 s for the first code lockout (the ESP32 board's values).
-PAIRING_TIMEOUT_MS = 10000
-FIRST_LOCKOUT_MS = 5000
+# Security timers: the ESP32 board's values, so that a person's simulator behaves as the lock does. Tests
+# shorten them through the environment (host_tests/sim.py TEST_TIMERS); nothing else should.
+PAIRING_TIMEOUT_MS = int(os.getenv("SIMLOCK_PAIRING_TIMEOUT_MS") or 60000)
+FIRST_LOCKOUT_MS = int(os.getenv("SIMLOCK_FIRST_LOCKOUT_MS") or 30000)
 
 # The radio as the ESP32 board's (the simulated controller, boards/sim/bluetooth.py, has room for 4
 # connections too), with shorter connection timeouts so that tests of them wait seconds, not half a minute.

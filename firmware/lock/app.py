@@ -114,6 +114,9 @@ class App:
 
     def status(self):
         b = self.bolt
+        now = clock.now_ms()
+        sec = self.security
+        pending = b.pending_lock(now)
         return {
             "lock": b.state,
             "error": b.error,
@@ -122,6 +125,15 @@ class App:
             "critical": self.battery.critical,
             "pairing": self.pairmode.active,
             "version": VERSION,
+            # what a person watching the lock wants to see (the simulator's view): why the state was
+            # entered, countdowns in whole seconds, how many devices, where the door's positions are
+            "cause": b.last_cause,
+            "locks_in": pending and [pending[0], (pending[1] + 999) // 1000],
+            "pairing_s": max(0, self.pairmode.timeout_ms - now + self.pairmode.opened_ms + 999) // 1000
+            if self.pairmode.active else 0,
+            "lockout_s": (sec.lockout_ms(now) + 999) // 1000 if sec else 0,
+            "devices": sec.devices.count() if sec else 0,
+            "positions": b.calibration,
         }
 
     def set_settings(self, changes):

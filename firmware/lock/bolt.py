@@ -24,6 +24,7 @@
 #   b.relock       None, or how long (ms, counted from when it began) the bolt means to wait before it locks
 #                  on its own: set by an accepted lock'n'go until that ends at rest, and while an unlocked
 #                  bolt waits to relock until it comes to rest again. The shell keeps it in flash.
+#   b.pending_lock(now_ms) -> None | ("lockngo" | "auto_relock", ms until the bolt locks by itself)
 # Attributes are for reading only. Positions are steps on the sensor's absolute axis, larger = towards
 # unlatch (docs/DESIGN.md). See docs/DRIVE.md for the transitions table and the calibration procedure.
 from micropython import const
@@ -144,6 +145,19 @@ class Bolt:
         self._found = []
         self.relock = self._wait_ms("lockngo_s") if action == "lockngo" else None
         self._next(now_ms, sensed, "calibration" if action == "calibrate" else "request")
+        return None
+
+    def pending_lock(self, now_ms):
+        """(cause, ms) until the bolt locks by itself: ("lockngo", ms) in a lock'n'go wait, ("auto_relock",
+        ms) at rest unlocked with auto-relock on; None otherwise. For display only."""
+        until = self._until
+        if until is None or self.moving:
+            return None
+        plan = self._plan
+        if plan and plan[1] == "lockngo_s":
+            return ("lockngo", max(0, until - now_ms))
+        if not plan and self.state == "unlocked":
+            return ("auto_relock", max(0, until - now_ms))
         return None
 
     # --- the periodic step -------------------------------------------------------------------------

@@ -1,18 +1,96 @@
-"""This device's identity for one lock (device id + 32-byte key), kept in an owner-only file."""
+"""This device's identities: one owner-only file per lock, in the user's config directory.
+
+    ~/.config/lockctl/locks/<lock name>.json   {"lock", "device_id", "key", "name", "admin", "iterations"}
+
+`--lock NAME` picks one; with a single known lock it is the default. The old single file
+(~/.config/lockctl/identity.json) is moved into the store as the lock "lock" the first time it is seen.
+"""
 from __future__ import annotations
 
 import json
 import os
 import pathlib
+import re
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+FIRST_NAME = "lock"
+
+
+def config_dir() -> pathlib.Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return pathlib.Path(base) / "lockctl"
+
+
+def store_dir() -> pathlib.Path:
+    return config_dir() / "locks"
+
+
+def legacy_path() -> pathlib.Path:
+    return config_dir() / "identity.json"
 
 
 def default_path() -> pathlib.Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return pathlib.Path(base) / "lockctl" / "identity.json"
+    """Kept for callers that name one file: the store's first lock."""
+    return store_dir() / (FIRST_NAME + ".json")
 
 
 class IdentityError(Exception):
     pass
+
+
+def check_name(name: str) -> str:
+    if not NAME_RE.match(name):
+        raise IdentityError("a lock name is 1 to 40 letters, digits, '.', '_' or '-' (not %r)" % name)
+    return name
+
+
+def _migrate() -> None:
+    """The old single identity file becomes the store's lock "lock" (renamed: never two copies of a key)."""
+    old = legacy_path()
+    if old.exists():
+        new = store_dir() / (FIRST_NAME + ".json")
+        if not new.exists():
+            store_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.replace(old, new)
+
+
+def known() -> dict[str, pathlib.Path]:
+    """Lock name -> identity file, for every lock this client has paired with."""
+    _migrate()
+    d = store_dir()
+    if not d.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(d.glob("*.json"))}
+
+
+def path_for(name: str | None) -> pathlib.Path:
+    """The identity file of lock `name`, or of the only known lock."""
+    locks = known()
+    if name is not None:
+        check_name(name)
+        if name not in locks:
+            raise IdentityError("this client knows no lock named %r (%s): see `lockctl locks`, or pair first"
+                                % (name, ", ".join(locks) or "it knows none yet"))
+        return locks[name]
+    if not locks:
+        raise IdentityError("this client is not paired with any lock yet: set one up first "
+                            "(lockctl --sim 127.0.0.1:7760 setup --code CODE --name NAME)")
+    if len(locks) > 1:
+        raise IdentityError("this client knows %d locks (%s): pick one with --lock NAME"
+                            % (len(locks), ", ".join(locks)))
+    return next(iter(locks.values()))
+
+
+def new_path(name: str | None) -> tuple[str, pathlib.Path]:
+    """Where a new pairing is kept: `name`, or "lock", "lock2", ... for the first free one."""
+    locks = known()
+    if name is None:
+        n = 1
+        while (FIRST_NAME if n == 1 else "%s%d" % (FIRST_NAME, n)) in locks:
+            n += 1
+        name = FIRST_NAME if n == 1 else "%s%d" % (FIRST_NAME, n)
+    check_name(name)
+    return name, store_dir() / (name + ".json")
 
 
 def load(path: pathlib.Path) -> dict:
@@ -24,8 +102,9 @@ def load(path: pathlib.Path) -> dict:
     except FileNotFoundError:
         raise IdentityError("no identity at %s: set up a new lock first (lockctl setup --code CODE), "
                             "or pair with one (lockctl pair --code CODE)" % path) from None
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise IdentityError("unreadable identity %s: %s" % (path, e)) from None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise IdentityError("the identity file %s is damaged: pair this device again "
+                            "(lockctl pair --code CODE --force)" % path) from None
 
 
 def for_lock(where: str, dirs) -> list[pathlib.Path]:

@@ -42,7 +42,7 @@ class SimTransport:
             for h in self.handles.values():
                 self.c.subscribe(h)
         except RadioError as e:
-            raise wire.LockError(0, str(e).encode()) from None
+            raise wire.LockError(0, _sim_problem(hostport, e).encode()) from None
         self.size = min(mtu - 3, LOCK_BUFFER)
 
     def exchange(self, channel: str, message: bytes) -> bytes:
@@ -59,20 +59,32 @@ class SimTransport:
                 if msg is not None:
                     return msg
         except self.RadioError as e:
-            raise ConnectionError("sim radio: %s" % e) from None
+            raise ConnectionError("the simulated lock's radio: %s" % e) from None
 
     def write_raw(self, channel: str, data: bytes) -> None:
         """One raw value onto a characteristic (tests of malformed input)."""
         try:
             self.c.write(self.handles[channel], data)
         except self.RadioError as e:
-            raise ConnectionError("sim radio: %s" % e) from None
+            raise ConnectionError("the simulated lock's radio: %s" % e) from None
 
     def public(self) -> dict:
         return parse_public(self.c.read(self.status_handle))
 
     def close(self) -> None:
         self.c.close()
+
+
+def _sim_problem(hostport: str, e: Exception) -> str:
+    """What went wrong reaching a simulated lock, and what to do about it."""
+    text = str(e)
+    if "'ok': False" in text:  # simlock's control port answers JSON lines with "ok"
+        host, _, port = hostport.rpartition(":")
+        return ("%s is the simulator's control port (simlock), not the lock: the lock's radio is %s:%d"
+                % (hostport, host or "127.0.0.1", int(port) - 1))
+    if text.startswith("no lock at"):
+        return "no lock answers at %s: start the simulator (`make sim`), or check --sim HOST:PORT" % hostport
+    return "the simulated lock at %s: %s" % (hostport, text)
 
 
 def sim_scan(hostport: str) -> list[dict]:
@@ -91,6 +103,21 @@ def _describe(addr: str, name: str, manufacturer: bytes) -> dict:
     return out
 
 
+class BluetoothError(ConnectionError):
+    """This computer's Bluetooth cannot be used (no stack, no adapter, switched off)."""
+
+
+def _no_bluetooth(e: Exception) -> BluetoothError:
+    """What a failure below bleak means to a person: bleak reports a missing D-Bus (no BlueZ) as a bare
+    FileNotFoundError of the bus socket, a missing adapter as its own error types."""
+    if isinstance(e, (FileNotFoundError, ConnectionRefusedError, PermissionError)):
+        why = "no Bluetooth stack (BlueZ on D-Bus) is running"
+    else:
+        why = str(e).splitlines()[0] if str(e) else "no adapter"
+    return BluetoothError("Bluetooth is not available here: %s; check `bluetoothctl show` (an adapter, "
+                          "powered on), or use --sim HOST:PORT for the simulator" % why)
+
+
 class BleTransport:
     """A real lock over BLE, with bleak (runs its own event loop; the client code stays synchronous)."""
 
@@ -100,7 +127,14 @@ class BleTransport:
         self.timeout = timeout
         self.queues: dict[str, asyncio.Queue] = {}
         self.client = BleakClient(address, timeout=timeout)
-        self.loop.run_until_complete(self._connect())
+        try:
+            self.loop.run_until_complete(self._connect())
+        except asyncio.TimeoutError:
+            self.loop.close()
+            raise ConnectionError("no lock answered at %s: is it in range and powered?" % address) from None
+        except Exception as e:  # bleak's and D-Bus's own types
+            self.loop.close()
+            raise _no_bluetooth(e) from None
 
     async def _connect(self) -> None:
         await self.client.connect()
@@ -126,6 +160,8 @@ class BleTransport:
             return self.loop.run_until_complete(self._exchange(channel, message))
         except asyncio.TimeoutError:
             raise ConnectionError("the lock did not answer") from None
+        except Exception as e:  # bleak's own types: the link went away
+            raise ConnectionError("the Bluetooth connection to the lock was lost (%s)" % e) from None
 
     def close(self) -> None:
         try:
@@ -142,7 +178,10 @@ def ble_scan(seconds: float = 5.0) -> list[dict]:
         return [_describe(d.address, adv.local_name or d.name or "",
                           adv.manufacturer_data.get(MANUFACTURER_ID, b""))
                 for d, adv in found.values()]
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except Exception as e:  # bleak's and D-Bus's own types
+        raise _no_bluetooth(e) from None
 
 
 class PipeLock:

@@ -3,8 +3,11 @@ import argparse
 import json
 import pathlib
 import signal
+import socket
 import sys
+import threading
 import time
+import traceback
 
 from .control import ControlError, command, lines
 from .supervisor import DEFAULT_HEAP, FROZEN_HEAP, NoFrozenImage
@@ -16,21 +19,46 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _busy_port(port):
+    """The first of the lock's two ports (BLE, control) that another program holds, or None."""
+    for p in (port, port + 1):
+        with socket.socket() as s:
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                return p
+    return None
+
+
 def run(args):
     from .supervisor import Supervisor
-    from .view import render
+    from .view import View
     from .world import load_physics
 
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: the firmware child must not outlive us
+    if not 1024 <= args.port <= 65534:
+        print("simlock: the port must be 1024..65534 (the control port is PORT+1)", file=sys.stderr)
+        return 2
+    busy = _busy_port(args.port)
+    if busy is not None:
+        print("simlock: port %d is in use (another simulator?): stop it, or pick another port: "
+              "`make sim PORT=%d` / `simlock run --port %d`" % (busy, args.port + 10, args.port + 10),
+              file=sys.stderr)
+        return 1
     flash = pathlib.Path(args.flash)
     flash.parent.mkdir(parents=True, exist_ok=True)  # a fresh clone has no .sim/ yet
     log = open(flash.parent / (flash.name + ".log"), "a") if args.view else None
     if args.frozen and args.build:
         print("simlock: --frozen runs the image's own modules; --build is for the PyPI port", file=sys.stderr)
         return 2
+    if log is not None:
+        # Whatever a thread of the simulator reports goes to the log, never across the view.
+        threading.excepthook = lambda a: traceback.print_exception(a.exc_type, a.exc_value, a.exc_traceback,
+                                                                   file=log)
     try:
         sup = Supervisor(args.flash, port=args.port, build=args.build, heap=args.heap, log=log, frozen=args.frozen)
-    except NoFrozenImage as e:
+    except (NoFrozenImage, RuntimeError) as e:  # no image, or mpy-cross refused a source file
         print("simlock: %s" % e, file=sys.stderr)
         return 1
     sup.start()
@@ -40,11 +68,11 @@ def run(args):
     if args.view:
         sys.stdout.write("\x1b[2J")
     try:
-        physics = load_physics()
+        view = View(load_physics(), _ring_size(), args.port)
         from .bench import cmd_state
         while True:
             if args.view:
-                sys.stdout.write(render(cmd_state(sup, []), physics, _ring_size(), args.port))
+                sys.stdout.write(view.render(cmd_state(sup, [])))
                 sys.stdout.flush()
             time.sleep(0.1)
     except KeyboardInterrupt:

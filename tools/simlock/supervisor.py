@@ -79,6 +79,15 @@ class Supervisor:
         with self.bus_lock:
             self.bus = conn
         self._send(dict(self.world.inputs(), hello=True))
+        try:
+            self._bus_messages(conn)
+        except OSError:
+            pass  # the board's power was cut mid-message: its end of the bus is gone, as a wire would be
+        with self.bus_lock:
+            if self.bus is conn:
+                self.bus = None
+
+    def _bus_messages(self, conn):
         for line in conn.makefile("r", encoding="utf-8"):
             try:
                 msg = json.loads(line)
@@ -95,9 +104,6 @@ class Supervisor:
                 self._send({"sensor": self.world.position, "read": msg["read"]})
             elif msg.get("reset"):
                 threading.Thread(target=self.reboot, daemon=True).start()
-        with self.bus_lock:
-            if self.bus is conn:
-                self.bus = None
 
     def _send(self, msg):
         with self.bus_lock:

@@ -42,7 +42,7 @@ def free_port_pair():
 # The board's security timers, shortened for tests (boards/sim/board.py reads them from the environment):
 # a test would otherwise wait a minute for pairing mode to close and 30 s for the first code lockout.
 # A person's simulator (`make sim`) and the README's quick start test use the board's own values.
-TEST_TIMERS = {"PAIRING_TIMEOUT_MS": 10000, "FIRST_LOCKOUT_MS": 5000}
+TEST_TIMERS = {"PAIRING_TIMEOUT_MS": 20000, "FIRST_LOCKOUT_MS": 5000}
 
 
 class SimLock:

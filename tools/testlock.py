@@ -11,6 +11,7 @@
 #                                     one answer each, space-separated ("." is an empty fragment)
 #                      D who          disconnect      T ms   set the clock     E / B   long / short press
 #                      S              the flash as a boot reads it (JSON)      W       units written so far
+#                      H              heap in use and free after a collection
 #                      K json         save a calibration (the control loop's writer)
 #                      R              factory reset (the button's; boot again after it)
 #                      X n            cut the power at the n-th unit written from now      Q   quit
@@ -333,9 +334,15 @@ def serve(vfs, rng, iterations):
             elif op == "B":
                 app.pairmode.short_press(now)
             elif op == "S":
+                import gc
+                gc.collect()
                 out = json.dumps(snapshot(iterations, now))
             elif op == "W":
                 out = str(vfs.written)
+            elif op == "H":
+                import gc
+                gc.collect()
+                out = "%d %d" % (gc.mem_alloc(), gc.mem_free())
             elif op == "K":
                 app_mod._save_json(app_mod._CALIBRATION_FILE, json.loads(line[2:]))
             elif op == "R":

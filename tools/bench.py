@@ -1,5 +1,5 @@
 """`make bench`: the figures the memory and speed goals are judged by, and a last table of goal / measured /
-met. Prints figures, asserts nothing. About a minute and a half; `--full` (`make bench FULL=1`) adds the
+met. Prints figures, asserts nothing. About a minute on an idle machine; `--full` (`make bench FULL=1`) adds the
 detailed searches: crypto primitives, heap per module, the ROMFS build, the protocol endpoint alone, 1 KiB
 steps. Every figure also goes to build/bench.json (and the next run starts its searches from it).
 
@@ -113,7 +113,7 @@ def ram(full, last):
         print("== RAM, smallest heap per scenario: %s" % title)
         for scenario, _, what in SCENARIOS:
             kib, tried = figures[build][scenario]
-            print("  %-58s %s" % (what, "%3d KiB" % kib if kib else "over %d KiB" % bounds[1]))
+            print("  %-62s %s" % (what, "%3d KiB" % kib if kib else "over %d KiB" % bounds[1]))
             if full:
                 print("    tried: %s" % ", ".join("%d %s" % (k, "runs" if v else "fails")
                                                   for k, v in sorted(tried.items())))
@@ -238,7 +238,7 @@ def romfs_heaps():
         for scenario, with_phone, what in SCENARIOS:
             kib, _ = smallest_heap(lambda k: runs(k, with_phone), 24, 160, 1)
             out[scenario] = kib
-            print("  %-58s %s beyond the %d KiB image" % (what, "%3d KiB" % kib if kib else "over 160 KiB", image_k))
+            print("  %-62s %s beyond the %d KiB image" % (what, "%3d KiB" % kib if kib else "over 160 KiB", image_k))
     print(flush=True)
     return out
 

@@ -5,6 +5,11 @@ Latencies are printed (pytest -s shows them), not enforced: the waits are genero
 cores are busy; docs/DESIGN.md "The bridge" has the figures.
 """
 import json
+import os
+import pathlib
+import re
+import signal
+import subprocess
 import time
 
 import paho.mqtt.client as mqtt
@@ -12,6 +17,7 @@ import pytest
 
 import ha_schema
 from broker import BridgeProcess, HomeAssistant, Mosquitto, lockbridge, snapshot
+from sim import VENV_BIN
 
 CODE = "246810"
 PREFIX = "homeassistant"
@@ -418,3 +424,49 @@ def test_a_bridge_never_sets_up_a_fresh_lock(simlock, tmp_path):
     assert not (tmp_path / "lockbridge" / "locks" / "lock.json").exists()
     owner = tmp_path / "owner.json"                       # still fresh: its owner sets it up as usual
     assert lock.lockctl(owner, "setup", "--code", CODE, "--name", "owner")[0] == 0
+
+
+def readme_home_assistant_commands():
+    """The shell lines of the README's "Home Assistant" section, as written."""
+    text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("## Home Assistant"):]
+    section = section[:section.index("\n## ", 1)]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    return [line for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_readme_home_assistant_commands_run_as_written(simlock, tmp_path):
+    commands = readme_home_assistant_commands()
+    assert len(commands) == 3 and commands[2].startswith("lockbridge run ")
+    code = re.search(r"--code (\d{6})", commands[1]).group(1)
+    lock = simlock(calibrated=True)
+    lock.wait_for(lambda s: s["pairing"], timeout=20, what="pairing mode at first boot")
+    assert lock.lockctl(tmp_path / "owner.json", "setup", "--code", code, "--name", "owner")[0] == 0
+    lock.wait_for(lambda s: not s["pairing"], what="pairing closed")
+    broker = Mosquitto(tmp_path, users={"lockbridge": "from-the-file", "homeassistant": "ha"})
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".mqtt-password").write_text("from-the-file\n")
+    env = dict(os.environ, HOME=str(home), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               PATH="%s:%s" % (VENV_BIN, os.environ.get("PATH", "")))  # as the README's quick start sets it
+    # The README's addresses are a real home's: this lock and this broker have their own.
+    local = [c.replace("7760", str(lock.port)).replace("homeassistant.local:1883", "127.0.0.1:%d" % broker.port)
+             for c in commands]
+    ha = HomeAssistant(broker.port, login=("homeassistant", "ha"))
+    bridge = None
+    try:
+        for line in local[:2]:
+            r = subprocess.run(["bash", "-c", "simlock() { command simlock \"$@\" --port %d; }\n%s"
+                                % (lock.port, line)], env=env, capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0, line + "\n" + r.stdout + r.stderr
+        bridge = subprocess.Popen(["bash", "-c", "exec " + local[2]], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        ha.wait("homeassistant/lock/lockbridge_front_door/lock/config")
+        ha.wait("lockbridge/front-door/state", lambda v: v in ("LOCKED", "UNLOCKED"))
+        ha.wait("lockbridge/front-door/availability", lambda v: v == "online")
+    finally:
+        if bridge is not None:
+            bridge.send_signal(signal.SIGINT)
+            print(bridge.communicate(timeout=15)[0])
+        ha.close()
+        broker.stop()

@@ -129,6 +129,7 @@ class Context:
         self._path = None
         self._transport = None
         self._session: client.Session | None = None
+        self.opening_status: dict | None = None
 
     def identity_path(self):
         if self._path is None:
@@ -167,9 +168,17 @@ class Context:
             self._session = client.Session(t, ident["device_id"], ident["key"])
             if ident["admin"]:
                 now = int(time.time())
-                if abs(self._session.status()["time"] - now) > CLOCK_SLACK_S:
+                self.opening_status = self._session.status()
+                if abs(self.opening_status["time"] - now) > CLOCK_SLACK_S:
                     self._session.set_time(now)
+                    self.opening_status["time"] = now
         return self._session
+
+    def status(self) -> dict:
+        """The lock's status: the one an admin session read as it opened, else a fresh one."""
+        s = self.session()
+        got, self.opening_status = self.opening_status, None
+        return got or s.status()
 
     def close(self) -> None:
         if self._transport is not None:
@@ -376,7 +385,7 @@ def status_lines(st: dict) -> list[str]:
 
 @command("status", "lock state, battery, pairing mode, firmware version")
 def cmd_status(ctx: Context) -> Result:
-    st = ctx.session().status()
+    st = ctx.status()
     return Result(st, status_lines(st))
 
 

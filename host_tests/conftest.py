@@ -40,16 +40,17 @@ def calibrated_flash(tmp_path_factory):
 def simlock(tmp_path, request):
     """Start simulated locks: `simlock()` boots a factory-new lock in a temp flash dir (it calibrates first),
     `simlock(calibrated=True)` one that already knows its door, `simlock(flash=...)` an existing flash,
-    `simlock(build=...)` an mpy-cross build; all are stopped after the test."""
+    `simlock(build=...)` an mpy-cross build, `simlock(frozen=True)` the board-like image of `make frozen`;
+    `heap=` overrides the simulator's default; all are stopped after the test."""
     started = []
 
-    def start(flash=None, build=None, heap=_sim.DEFAULT_HEAP, calibrated=False):
+    def start(flash=None, build=None, heap=None, calibrated=False, frozen=False):
         flash = flash or tmp_path / ("flash%d" % len(started))
         if calibrated:
             template = request.getfixturevalue("calibrated_flash")
             shutil.copytree(template, flash, ignore=shutil.ignore_patterns("*.tmp"))
             shutil.copy(door_file(template), door_file(flash))
-        lock = _sim.SimLock(flash, build=build, heap=heap)
+        lock = _sim.SimLock(flash, build=build, heap=heap, frozen=frozen)
         started.append(lock)
         return lock
 

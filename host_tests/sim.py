@@ -14,7 +14,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
 sys.path.insert(0, str(ROOT / "tools"))
 from simlock.control import command, lines  # noqa: E402
-from simlock.supervisor import DEFAULT_HEAP  # noqa: E402
+from simlock.supervisor import FROZEN_IMAGE  # noqa: E402
 
 
 def _ephemeral_start():
@@ -46,14 +46,21 @@ TEST_TIMERS = {"PAIRING_TIMEOUT_MS": 10000, "FIRST_LOCKOUT_MS": 5000}
 
 
 class SimLock:
-    def __init__(self, flash, build=None, heap=DEFAULT_HEAP, port=None, timers=TEST_TIMERS):
+    def __init__(self, flash, build=None, heap=None, port=None, frozen=False, timers=TEST_TIMERS):
+        """`heap` None: the simulator's own default; `frozen`: the board-like image of `make frozen`;
+        `timers`: the board's security timers (None: the board's own, as `make sim` runs)."""
+        if frozen:
+            assert FROZEN_IMAGE.exists(), "no frozen image at %s: run `make frozen`" % FROZEN_IMAGE
         self.flash = pathlib.Path(flash)
         self.port = port or free_port_pair()
         self.control = self.port + 1
-        args = [str(VENV_BIN / "simlock"), "run", "--flash", str(self.flash), "--port", str(self.port),
-                "--heap", heap]
+        args = [str(VENV_BIN / "simlock"), "run", "--flash", str(self.flash), "--port", str(self.port)]
+        if heap:
+            args += ["--heap", heap]
         if build:
             args += ["--build", str(build)]
+        if frozen:
+            args.append("--frozen")
         self.output = []
         env = dict(os.environ)
         for name in TEST_TIMERS:
@@ -128,6 +135,10 @@ class SimLock:
         watches the lock's state could miss it."""
         return [line for line in self.output if line.startswith("fw| ") and "Traceback" in line]
 
+    def boots(self):
+        """How many times the firmware has booted (a crash reboots it, as a watchdog would)."""
+        return sum(1 for line in self.output if line.strip() == "ready")
+
     def power_cycle(self):
         assert self.bench("power off")["ok"]
         assert self.bench("power on")["ok"]
@@ -141,3 +152,32 @@ class SimLock:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+SESSION_CODE = "135790"
+
+
+def whole_session(lock, phone, with_phone=True):
+    """The RAM gate's scenario on a factory-new lock: boot and calibration; then, `with_phone`, setting it up
+    with a phone (`lockctl setup`, the identity file `phone`) and unlock/lock/unlock from it; lock/unlock by the button; a status read from the
+    phone. Raises AssertionError at the first step that does not work."""
+    lock.wait_for(lambda s: s["lock"] in ("locked", "unlocked"), timeout=60, what="calibrated at first boot")
+    if with_phone:
+        lock.wait_for(lambda s: s["pairing"], timeout=10, what="pairing mode on a lock with no devices")
+        rc, out = lock.lockctl(phone, "setup", "--code", SESSION_CODE, "--name", "phone")
+        assert rc == 0, out
+        lock.wait_for(lambda s: not s["pairing"], timeout=10, what="pairing mode closed after the pairing")
+        for action in ("unlock", "lock", "unlock"):
+            rc, out = lock.lockctl(phone, action)
+            assert rc == 0, out
+            lock.wait_lock(action + "ed")
+    else:
+        lock.close_pairing()
+    for _ in range(2):
+        was = lock.state()["lock"]
+        lock.bench("button press")
+        lock.wait_lock("unlocked" if was == "locked" else "locked")
+    if with_phone:
+        rc, status = lock.lockctl(phone, "status")
+        assert rc == 0, status
+        assert status["state"] == lock.state()["lock"], status

@@ -1,7 +1,7 @@
 """Issue 9 (Medium) end to end: a crowd of connections must not take the lock down or keep its owner out
 for long, and a power cut while the lock waits to lock again must still end locked.
 
-The simulated controller has room for 4 connections, as NimBLE on the ESP32 (boards/sim/aioble.py); the
+The simulated controller has room for 4 connections, as NimBLE on the ESP32 (boards/sim/bluetooth.py); the
 lock stops advertising when it holds MAX_CONNECTIONS and drops a connection that opens nothing within
 CONNECTION_OPEN_MS or goes quiet for CONNECTION_IDLE_MS (the sim board's values, read from board.py).
 """

@@ -118,3 +118,23 @@ print(json.dumps([app._load_json(ROOT + "/settings", {}), app._load_json(ROOT + 
                   app.stored_settings({"brightness": "bright", "lockngo_s": 30, "unknown": 1, "button_actions": 0})]))
 """ % str(tmp_path), path=(mpy.FIRMWARE, mpy.ROOT / "boards" / "sim", mpy.sim_libraries()), heap="256k")
     assert out == [{}, None, "default", {}, {}, {"lockngo_s": 30}]
+
+
+def test_a_damaged_header_never_sizes_a_buffer(micropython, tmp_path):
+    """A header whose record size is garbage (here 0x6164 = 24932 bytes) is damaged, found before any buffer
+    is made: in a small heap that allocation would crash the boot."""
+    (tmp_path / "relock").write_bytes(b"LK\x01\x00damaged")
+    (tmp_path / "settings").write_bytes(b"LK\x01\x00\xff\xff\x01\x00" + bytes(20))
+    out = micropython.json("""
+import json
+from lock import store
+got = []
+for name in ("relock", "settings"):
+    try:
+        store.load(%r + "/" + name)
+        got.append("loaded")
+    except store.CorruptError:
+        got.append("damaged")
+print(json.dumps(got))
+""" % str(tmp_path), heap="24k")
+    assert out == ["damaged", "damaged"]

@@ -264,6 +264,7 @@ def tofu_setup(t, code):
 
 
 def test_the_setup_secret_as_text_round_trips_and_bad_text_is_refused():
+    assert client.format_setup_secret(bytes(range(16))) == "AAAQ-EAYE-AUDA-OCAJ-BIFQ-YDIO-B4"   # PROTOCOL.md's
     text = client.format_setup_secret(SECRET)
     assert len(text) == 26 + 6 and text.count("-") == 6
     assert client.parse_setup_secret(text) == SECRET
@@ -307,6 +308,7 @@ def test_a_damaged_setup_secret_never_falls_back_to_trust_on_first_use(provision
 
 
 def test_setup_with_a_secret_gives_a_fake_lock_nothing(tmp_path, monkeypatch, capsys):
+    assert client.format_setup_secret(bytes(range(16))) == "AAAQ-EAYE-AUDA-OCAJ-BIFQ-YDIO-B4"   # PROTOCOL.md's
     text = client.format_setup_secret(SECRET)
     # A fake lock that claims to be fresh without a secret: refused before anything derived from the code.
     fake = FakeLock(flags=client.FLAG_SETUP)

@@ -111,6 +111,9 @@ def test_killing_the_process_mid_write_leaves_a_whole_version(micropython, tmp_p
     rnd = random.Random(5)
     for _ in range(12):
         p = subprocess.Popen([str(mpy.MICROPYTHON), "-c", WRITER % str(tmp_path)], env=env)
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "rec").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)    # a loaded machine may take longer than the sleep below to write the first one
         time.sleep(0.05 + rnd.random() * 0.2)
         p.send_signal(signal.SIGKILL)
         p.wait()

@@ -51,7 +51,6 @@ TYPES = client.TYPES
 INTERESTING = (0, 1, 2, 0x7F, 0x80, 0xFE, 0xFF)
 WHOS = ("x0", "x1", "x2", "x3")     # strangers' connections
 MAX_DEVICES = 10                     # the fuzzer revokes its extra devices beyond this
-_setup = getattr(client, "setup", client.pair)   # lockctl before issue 9 set a fresh lock up with `pair`
 
 
 class Violation(Exception):
@@ -82,12 +81,17 @@ def _revoke(m, args):
 
 
 def _change_code(m, args):
+    if len(args) != 6 or not args.isdigit():
+        return "took a code that is not 6 digits"
     m.code = args.decode()
 
 
 def _set_settings(m, args):
-    m.settings = dict(zip(client.SETTINGS, struct.unpack(client.SETTINGS_LAYOUT, args)))
-    m.settings["button_actions"] = bool(m.settings["button_actions"])
+    values = dict(zip(client.SETTINGS, struct.unpack(client.SETTINGS_LAYOUT, args)))
+    if values["auto_relock_s"] > 3600 or not 5 <= values["lockngo_s"] <= 600 or values["button_actions"] > 1:
+        return "took settings out of range (docs/PROTOCOL.md)"
+    values["button_actions"] = bool(values["button_actions"])
+    m.settings = values
 
 
 # Commands that change the flash: number -> (needs admin, carries the code, effect(model, args after the code)).
@@ -215,9 +219,9 @@ class Fuzzer:
             return self.observe(self.lock.send(who, channel, msg), channel)
         frame = wire.fragments(msg, fragment_size) if len(msg) <= wire.MAX_MESSAGE else [b"\x80" + msg[:fragment_size]]
         reply = None
-        for f in frame:
-            self.fragments += 1
-            got = self.observe(self.lock.fragment(who, channel, f), channel)
+        self.fragments += len(frame)
+        for out in self.lock.fragments(who, channel, frame):
+            got = self.observe(out, channel)
             reply = got if got is not None else reply
         return reply
 
@@ -361,7 +365,7 @@ class Fuzzer:
         t = self.transport("p%d" % self.rnd.randrange(3), mutate_one=mutate)
         self.proved = code == self.model.code or setup
         try:
-            got = (_setup if setup else client.pair)(t, code, name, TYPES[type_], rng=self.rnd.randbytes)
+            got = (client.setup if setup else client.pair)(t, code, name, TYPES[type_], rng=self.rnd.randbytes)
         except (LockDied, Violation):
             raise
         except Exception:       # the client gave up (a LockError, or it refused what it got): fine
@@ -424,14 +428,11 @@ class Fuzzer:
         if s is None:
             return
         r = self.rnd.random()
-        if r < 0.5 and self.requests:
-            pt = self.mutate(self.rnd.choice(self.requests))
+        if r < 0.4 and self.requests:
+            pt = self.mutate(self.rnd.choice(self.requests), tokens=True)
         else:
             cmd = self.rnd.choice(self.commands) if r < 0.9 and self.commands else self.rnd.randrange(256)
-            pt = bytes((cmd,))
-            if self.model.code and self.rnd.random() < 0.5:
-                pt += self.model.code.encode()
-            pt += self.rnd.randbytes(self.rnd.choice([0, 1, 2, 4, 5, 6, 8, 12, self.rnd.randrange(64)]))
+            pt = bytes((cmd,)) + b"".join(self.token() for _ in range(self.rnd.choice([0, 1, 1, 2, 2, 2, 3])))
         if not pt:
             pt = b"\x00"
         try:
@@ -487,17 +488,41 @@ class Fuzzer:
         if who in self.sessions:
             self.sessions[who].dead = True
         self.messages += 1
-        for f in frags:
-            self.fragments += 1
-            self.observe(self.lock.fragment(who, channel, f), channel)
+        self.fragments += len(frags)
+        for out in self.lock.fragments(who, channel, frags):
+            self.observe(out, channel)
+
+    def token(self) -> bytes:
+        """A piece of a made-up command's arguments: the layouts of the protocol are built from these."""
+        r = self.rnd.randrange(6)
+        if r == 0 and self.model.code:
+            return self.model.code.encode()
+        if r == 1 and self.model.devices:
+            ids = list(self.model.devices) if self.rnd.random() < 0.8 else [i.id for i in self.idents]
+            return struct.pack("<I", self.rnd.choice(ids))
+        if r == 2:
+            return wire.text(self.rnd.choice(["", "a", "door", "\u00e9" * 20, "x" * 40]))
+        if r == 3:
+            return struct.pack("<H", self.rnd.choice([0, 1, 5, 600, 3600, 0xFFFF]))
+        if r == 4:
+            return ("%06d" % self.rnd.randrange(10 ** 6)).encode()
+        return self.rnd.randbytes(self.rnd.choice([1, 2, 4, 6, self.rnd.randrange(64)]))
 
     def fragment_size(self) -> int:
         return 0 if self.rnd.random() < 0.8 else self.rnd.choice([2, 3, 8, 20, 64, 244])
 
-    def mutate(self, data: bytes) -> bytes:
+    def mutate(self, data: bytes, tokens: bool = False) -> bytes:
+        """1 to 4 byte-level mutations; with `tokens`, also whole argument pieces inserted or dropped."""
         b = bytearray(data)
         for _ in range(self.rnd.choice([1, 1, 1, 2, 3, 4])):
-            op = self.rnd.randrange(9)
+            op = self.rnd.randrange(11 if tokens else 9)
+            if op >= 9:     # arguments start after the command byte; the code, when carried, is the first
+                i = min(len(b), self.rnd.choice([1, 1, 7, self.rnd.randrange(len(b) + 1)]))
+                if op == 9:
+                    b[i:i] = self.token()
+                else:
+                    del b[i:i + self.rnd.choice([4, 6, 6])]
+                continue
             i = self.rnd.randrange(len(b) + 1)
             if op == 0 and b:
                 b[min(i, len(b) - 1)] ^= 1 << self.rnd.randrange(8)
@@ -548,6 +573,7 @@ class Fuzzer:
         self.setup()
         self.record = False
         next_reboot = reboot_every
+        next_report = 10000
         actions = [(self.stranger, 40), (self.plain, 30), (self.frames, 8), (self.legit, 12),
                    (self.session_hello, 4), (self.control, 5), (self.pairing, 1)]
         funcs, weights = zip(*actions)
@@ -560,6 +586,9 @@ class Fuzzer:
             self.proved = False
             act()
             self.check(before=before, max_new_fails=max(1, self.replies - answered))
+            if self.messages >= next_report:
+                next_report += 10000
+                self.log("fuzz: %d messages, %d/s" % (self.messages, self.messages / (time.monotonic() - t0)))
             if self.messages >= next_reboot:
                 next_reboot += reboot_every
                 self.action = "reboot"
@@ -666,7 +695,7 @@ def main(argv: list[str] | None = None) -> int:
     print("fuzz: seed %d (replay: python tools/fuzz.py --seed %d --messages %d)" % (seed, seed, a.messages),
           flush=True)
     try:
-        out = run(a.messages, seed)
+        out = run(a.messages, seed, log=lambda text: print(text, flush=True))
     except Violation as e:
         print("fuzz: FAILED: %s" % e)
         return 1

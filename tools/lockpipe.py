@@ -5,6 +5,7 @@ Shared by the fuzzer (tools/fuzz.py) and the power-cut torture (tools/torture.py
 from __future__ import annotations
 
 import binascii
+import functools
 import json
 import os
 import pathlib
@@ -22,6 +23,12 @@ ITERATIONS = 1000    # PBKDF2 rounds of the code's verifier: the least lockctl a
 HEAP = "256k"
 
 
+@functools.lru_cache(maxsize=None)
+def _libraries() -> str:
+    """The board's micropython-lib modules (aioble), built once per run rather than checked at every boot."""
+    return str(mpybuild.board_libraries(ROOT / "boards" / "sim"))
+
+
 class LockDied(Exception):
     """The MicroPython process ended (exit code in .code) before it answered."""
 
@@ -36,8 +43,7 @@ class TestLock:
 
     def __init__(self, flash: str | os.PathLike, seed: bytes, iterations: int = ITERATIONS,
                  firmware: str | None = None):
-        paths = [firmware or str(ROOT / "firmware"), str(ROOT / "boards" / "sim"),
-                 str(mpybuild.board_libraries(ROOT / "boards" / "sim")), ".frozen"]
+        paths = [firmware or str(ROOT / "firmware"), str(ROOT / "boards" / "sim"), _libraries(), ".frozen"]
         env = dict(os.environ, MICROPYPATH=":".join(paths))
         self.p = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "micropython"), "-X", "heapsize=" + HEAP, str(ROOT / "tools" / "testlock.py"),
@@ -69,11 +75,20 @@ class TestLock:
         """A whole message: the reply in hex, or "!..." if an exception escaped the endpoint."""
         return self.line("M %s %d %s" % (who, channel, msg.hex()))
 
-    def fragment(self, who: str, channel: int, data: bytes) -> str:
-        return self.line("F %s %d %s" % (who, channel, data.hex()))
+    def fragments(self, who: str, channel: int, frags: list[bytes]) -> list[str]:
+        """Fragments in order (one round trip): for each, the reply in hex, "-" (nothing completed) or "!..."."""
+        out: list[str] = []
+        for i in range(0, len(frags), 32):     # short lines: the lock's heap holds each one
+            part = frags[i:i + 32]
+            got = self.line("F %s %d %s" % (who, channel, " ".join(f.hex() or "." for f in part))).split(" ")
+            out += got if len(got) == len(part) else ["!" + "_".join(got)] * len(part)
+        return out
 
     def snapshot(self) -> dict:
-        return json.loads(self.line("S"))
+        out = self.line("S")
+        if not out.startswith("{"):
+            raise LockDied(None, "the snapshot failed: %s\n%s" % (out, "\n".join(self.printed[-5:])))
+        return json.loads(out)
 
     def written(self) -> int:
         return int(self.line("W"))
@@ -114,8 +129,7 @@ class PipeTransport:
         if not self.size:
             out = self.lock.send(self.who, ch, message)
         else:
-            for frag in wire.fragments(message, self.size):
-                out = self.lock.fragment(self.who, ch, frag)
+            out = self.lock.fragments(self.who, ch, wire.fragments(message, self.size))[-1]
         if out.startswith("!") or out == "-":
             raise wire.LockError(wire.E_INTERNAL, out.encode())
         return bytes.fromhex(out)

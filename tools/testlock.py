@@ -7,7 +7,8 @@
 # write stops part way, nothing after it reaches the flash, and the process exits 99 at once.
 #
 # In (one line each):  M who ch hex   a whole message on channel ch (0 pairing, 1 command)
-#                      F who ch hex   one fragment into that connection's wire.Reassembler, as ble.py does
+#                      F who ch hex.. fragments into that connection's wire.Reassembler, as ble.py does;
+#                                     one answer each, space-separated ("." is an empty fragment)
 #                      D who          disconnect      T ms   set the clock     E / B   long / short press
 #                      S              the flash as a boot reads it (JSON)      W       units written so far
 #                      K json         save a calibration (the control loop's writer)
@@ -254,6 +255,37 @@ def snapshot(iterations, now):
     return out
 
 
+def _deliver(proto, asm, who, channel, data_hex, fragment, now):
+    """A whole message, or one fragment (hex, "." for none) into that connection's reassembler; the reply in
+    hex, "-" if a fragment completed nothing, "!..." if an exception escaped."""
+    from lock import wire
+    try:
+        msg = binascii.unhexlify(data_hex.strip("."))
+        reply = None
+        if fragment:
+            r = asm.get((who, channel))
+            if r is None:
+                r = asm[(who, channel)] = wire.Reassembler()
+            try:
+                msg = r.feed(msg)
+            except wire.WireError as e:
+                msg, reply = None, wire.error(e.code)
+        if msg is not None:
+            reply = proto.handle(who, channel, msg, now)
+            for gone in proto.take_closing():
+                proto.disconnected(gone, now)
+                for ch in (0, 1):
+                    asm.pop((gone, ch), None)
+        if reply is not None and len(reply) > 1024:
+            raise ValueError("a reply of %d bytes: more than a frame carries" % len(reply))
+        return "-" if reply is None else binascii.hexlify(reply).decode()
+    except PowerCut:
+        raise
+    except Exception as e:
+        sys.print_exception(e)
+        return "!" + repr(e).replace(" ", "_")
+
+
 def main():
     root, seed, iterations = sys.argv[1], binascii.unhexlify(sys.argv[2]), int(sys.argv[3])
     vfs = CountingVfs(root)
@@ -265,7 +297,7 @@ def main():
 
 
 def serve(vfs, rng, iterations):
-    from lock import app as app_mod, wire
+    from lock import app as app_mod
     from lock.protocol import LockProtocol
     from lock.passcode import Passcode
     now = 0
@@ -282,28 +314,10 @@ def serve(vfs, rng, iterations):
         op = parts[0] if parts else ""
         out = "ok"
         try:
-            if op == "M" or op == "F":
-                who, channel = parts[1], int(parts[2])
-                data = binascii.unhexlify(parts[3]) if len(parts) > 3 else b""
-                msg = data
-                reply = None
-                if op == "F":
-                    r = asm.get((who, channel))
-                    if r is None:
-                        r = asm[(who, channel)] = wire.Reassembler()
-                    try:
-                        msg = r.feed(data)
-                    except wire.WireError as e:
-                        msg, reply = None, wire.error(e.code)
-                if msg is not None:
-                    reply = proto.handle(who, channel, msg, now)
-                    for gone in proto.take_closing():
-                        proto.disconnected(gone, now)
-                        for ch in (0, 1):
-                            asm.pop((gone, ch), None)
-                if reply is not None:
-                    wire.fragments(reply, 20)   # what the radio sends must fit a frame
-                out = "-" if reply is None else binascii.hexlify(reply).decode()
+            if op == "M":
+                out = _deliver(proto, asm, parts[1], int(parts[2]), parts[3] if len(parts) > 3 else "", False, now)
+            elif op == "F":
+                out = " ".join(_deliver(proto, asm, parts[1], int(parts[2]), f, True, now) for f in parts[3:])
             elif op == "D":
                 proto.disconnected(parts[1], now)
                 for ch in (0, 1):
@@ -333,7 +347,7 @@ def serve(vfs, rng, iterations):
             raise
         except Exception as e:
             sys.print_exception(e)
-            out = "!" + repr(e)
+            out = "!" + repr(e).replace(" ", "_")
         sys.stdout.write("= " + out + "\n")
 
 

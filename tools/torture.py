@@ -34,7 +34,6 @@ from lockctl import client, wire  # noqa: E402
 CODE, NEW_CODE, WRONG_CODE = "123456", "654321", "000000"
 LOCK_SEED = b"torture lock"
 CALIBRATION = '{"locked": -10, "unlocked": 390, "unlatch": 480, "fulllock": -410}'
-_setup = getattr(client, "setup", client.pair)   # lockctl before issue 9 set a fresh lock up with `pair`
 
 
 class Lock:
@@ -73,7 +72,7 @@ def _code_without_device(before: dict, after: dict) -> dict:
 # name -> (starts from a fresh flash?, the operation, the one state between before and after it may leave or
 # None). The operation returns once the lock has answered it.
 OPS = {
-    "setup": (True, lambda c: _setup(c.t("new"), CODE, "first phone", rng=c.rnd.randbytes), _code_without_device),
+    "setup": (True, lambda c: client.setup(c.t("new"), CODE, "first phone", rng=c.rnd.randbytes), _code_without_device),
     "pair": (False, lambda c: c.pair(CODE, "new phone"), None),
     "wrong code": (False, _wrong_code, None),
     "rename": (False, lambda c: c.session(c.owner).rename(CODE, c.other.device_id, "back door"), None),
@@ -116,7 +115,7 @@ class Torture:
         self.base.mkdir()
         lock = self.boot(self.base)
         rnd = random.Random(1)
-        self.owner = _setup(PipeTransport(lock, "a"), CODE, "owner", rng=rnd.randbytes)
+        self.owner = client.setup(PipeTransport(lock, "a"), CODE, "owner", rng=rnd.randbytes)
         lock.line("E")
         self.other = client.pair(PipeTransport(lock, "b"), CODE, "other", rng=rnd.randbytes)
         client.Session(PipeTransport(lock, "a"), self.owner.device_id, self.owner.key,
@@ -169,7 +168,7 @@ class Torture:
             where = "at unit %d of %d" % (at, dry["units"])
         else:
             delay = rnd.uniform(0, dry["seconds"] * 1.1)
-            timer = threading.Timer(delay, lock.kill)
+            timer = threading.Timer(delay, lock.p.kill)     # SIGKILL; the pipes close in this thread
             timer.start()
             where = "after %.1f ms of %.1f" % (delay * 1000, dry["seconds"] * 1000)
         committed = False

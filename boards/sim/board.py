@@ -34,8 +34,8 @@ FLASH_ROOT = os.getenv("SIMLOCK_FLASH") or "."
 PAIRING_TIMEOUT_MS = int(os.getenv("SIMLOCK_PAIRING_TIMEOUT_MS") or 60000)
 FIRST_LOCKOUT_MS = int(os.getenv("SIMLOCK_FIRST_LOCKOUT_MS") or 30000)
 
-# The radio as the ESP32 board's (boards/sim/aioble.py's controller has room for 4 connections too), with
-# shorter connection timeouts so that tests of them wait seconds, not half a minute.
+# The radio as the ESP32 board's (the simulated controller, boards/sim/bluetooth.py, has room for 4
+# connections too), with shorter connection timeouts so that tests of them wait seconds, not half a minute.
 MAX_CONNECTIONS = 4
 CONNECTION_OPEN_MS = 4000
 CONNECTION_IDLE_MS = 8000

@@ -236,7 +236,7 @@ def _load_relock(settings):
     """The wait a lock is still owed after a reset, or None. A damaged record owes a lock'n'go's wait:
     failing towards locked."""
     try:
-        got = store.load(_RELOCK_FILE)
+        got = store.load(_RELOCK_FILE, _SCHEMA)
         return None if got is None else int(json.loads(got[1])["ms"])
     except (store.CorruptError, OSError, ValueError, KeyError, TypeError):
         return settings["lockngo_s"] * 1000

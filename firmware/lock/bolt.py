@@ -31,9 +31,7 @@ from micropython import const
 
 from .motion import Trapezoid
 
-# Tables below are lists, dicts and short strings built by code, not constant tuples: a constant tuple's
-# strings would each be a heap object of their own, while short strings in code are shared qstrs.
-ACTIONS = ["lock", "unlock", "unlatch", "lockngo", "fulllock", "calibrate"]
+ACTIONS = ("lock", "unlock", "unlatch", "lockngo", "fulllock", "calibrate")  # a constant: in ROM when frozen
 
 _SETTLE_MS = const(100)  # after the profile, a sensor quiet this long means steps were lost, not late
 _REPLANS = const(2)  # lost-step recoveries per leg before it counts as a jam
@@ -43,12 +41,13 @@ _REPLANS = const(2)  # lost-step recoveries per leg before it counts as a jam
 # way then looks like the motor catching up, so it is not felt. Three of the shell's 10 ms ticks.
 _LATE_MS = const(30)
 
-# Row per state, one character per ACTIONS entry: "-" accepted; refused as "*" "busy", "?" "uncalibrated",
+# Row per state, one character per ACTIONS entry: "-" accepted; refused as "*" "busy", "!" "uncalibrated",
 # "@" already there ("already_locked" in locked, "already_unlocked" in unlocked). Characters that are
 # built-in qstrs and short rows cost little heap. An "already" refusal stands only while the bolt rests
-# exactly there; a hand-turned half position or a pending lock'n'go moves.
+# exactly there; a hand-turned half position or a pending lock'n'go moves. No "??" in a row: frozen
+# builds write strings into C, where that starts a trigraph.
 TABLE = {
-    "uncalibrated": "?????-",
+    "uncalibrated": "!!!!!-",
     "calibrating": "******",
     "locked": "@-----",
     "unlocking": "******",
@@ -65,16 +64,18 @@ _MOVE = const(0)
 _WAIT = const(1)
 _SEEK = const(2)
 _LEARN = const(3)
-# Plans: legs run in order, three entries each: kind, argument, state while in it.
-_PLANS = {  # type: dict[str, list]
-    "lock": [_MOVE, "locked", "locking"],
-    "fulllock": [_MOVE, "fulllock", "locking"],
-    "unlock": [_MOVE, "unlocked", "unlocking"],
-    "unlatch": [_MOVE, "unlatch", "unlatching", _WAIT, "UNLATCH_HOLD_MS", "unlatched",
-                _MOVE, "unlocked", "unlatched"],
-    "lockngo": [_MOVE, "unlocked", "unlocking", _WAIT, "lockngo_s", "unlocked", _MOVE, "locked", "locking"],
-    "calibrate": [_SEEK, 1, "calibrating", _SEEK, -1, "calibrating", _LEARN, 0, "calibrating",
-                  _MOVE, "locked", "calibrating"],
+_AT_REST = (_WAIT, None, None)  # no plan: waits only for the relock time
+# A plan is the legs it runs, in order; a leg is (kind, argument, state): its kind, its argument (see the
+# kinds above) and the state the bolt is in meanwhile. Constant tuples: in ROM when frozen.
+_PLANS = {
+    "lock": ((_MOVE, "locked", "locking"),),
+    "fulllock": ((_MOVE, "fulllock", "locking"),),
+    "unlock": ((_MOVE, "unlocked", "unlocking"),),
+    "unlatch": ((_MOVE, "unlatch", "unlatching"), (_WAIT, "UNLATCH_HOLD_MS", "unlatched"),
+                (_MOVE, "unlocked", "unlatched")),
+    "lockngo": ((_MOVE, "unlocked", "unlocking"), (_WAIT, "lockngo_s", "unlocked"), (_MOVE, "locked", "locking")),
+    "calibrate": ((_SEEK, 1, "calibrating"), (_SEEK, -1, "calibrating"), (_LEARN, 0, "calibrating"),
+                  (_MOVE, "locked", "calibrating")),
 }
 
 
@@ -92,7 +93,7 @@ class Bolt:
         self.calibration = None  # type: dict | None
         self.calibration_dirty = False
         self.relock = None  # type: int | None
-        self._plan = []  # type: list  # the running leg and those after it (see _PLANS); [] = at rest
+        self._plan = ()  # type: tuple  # the running leg and those after it (see _PLANS); () = at rest
         self._traj = None  # type: Trapezoid | None
         self._cmd = sensed  # where the motor has been told to be
         # At rest or waiting, where the bolt rests (a hand turn moves it); in a motion, the furthest sensed
@@ -122,7 +123,7 @@ class Bolt:
         cell = TABLE[state][ACTIONS.index(action)]
         if cell == "*":
             return "busy"
-        if cell == "?":
+        if cell == "!":
             return "uncalibrated"
         plan = _PLANS[action]
         if cell == "-":
@@ -135,7 +136,7 @@ class Bolt:
                 return "battery_critical"
         if cell == "@":
             # stands only while the bolt rests at the goal (below locked is locked too: full lock)
-            key = plan[1]
+            _, key, _ = plan[0]  # the goal of its first leg
             pos = self.calibration[key] if self.calibration else 0
             if not self._plan and (abs(sensed - pos) if key == "unlocked" else sensed - pos) <= self._tol:
                 return "already_" + state
@@ -162,14 +163,14 @@ class Bolt:
     # --- the periodic step -------------------------------------------------------------------------
     def tick(self, now_ms, sensed):
         plan = self._plan
-        kind = plan[0] if plan else _WAIT
+        kind, _, _ = plan[0] if plan else _AT_REST
         tol = self._tol
         until = self._until
         if kind == _WAIT:  # at rest or waiting
             if abs(sensed - self._mark) <= tol:
                 if until is not None and now_ms >= until:
                     if plan:
-                        self._plan = plan[3:]  # the wait is over
+                        self._plan = plan[1:]  # the wait is over
                         self._next(now_ms, sensed, self.last_cause)
                     else:
                         self._plan = _PLANS["lock"]
@@ -212,7 +213,7 @@ class Bolt:
                     reason = "calibration"  # travelled the whole range: no end stop
                 else:
                     self._replans = 0
-                    self._plan = plan[3:]
+                    self._plan = plan[1:]
                     self._next(now_ms, sensed, self.last_cause)
                     return 0
             elif (arrived and kind == _MOVE and self._replans < _REPLANS
@@ -234,7 +235,7 @@ class Bolt:
         if reason == "stall" or reason == "timeout":
             if kind == _SEEK:
                 self._found.append(sensed)  # an end stop
-                self._plan = plan[3:]
+                self._plan = plan[1:]
                 self._next(now_ms, sensed, self.last_cause)
                 return 0
             self.error = "jam"
@@ -242,7 +243,7 @@ class Bolt:
         elif self.state == "calibrating":
             self.error = "calibration_failed"
             reason = "calibration"
-        self._plan = []
+        self._plan = ()
         self._next(now_ms, sensed, reason, state)
         return 0
 
@@ -254,7 +255,7 @@ class Bolt:
         params = self.params
         c = self.calibration
         while self._plan:
-            kind, arg, state = self._plan[:3]
+            kind, arg, state = self._plan[0]
             if kind == _LEARN:
                 # derive the positions from the two end stops the seeks found
                 spr = params["STEPS_PER_REV"]
@@ -270,11 +271,11 @@ class Bolt:
                         c["fulllock"] = low + backoff
                     if self._adopt(c):
                         self.calibration_dirty = True
-                        self._plan = self._plan[3:]
+                        self._plan = self._plan[1:]
                         continue
                     c = self.calibration
                 self.error = "calibration_failed"
-                self._plan = []
+                self._plan = ()
                 reason = "calibration"
                 state = None
                 continue
@@ -288,7 +289,7 @@ class Bolt:
                 else:
                     target = c[arg] if c else sensed
                     if abs(sensed - target) <= self._tol:
-                        self._plan = self._plan[3:]
+                        self._plan = self._plan[1:]
                         state = None
                         continue
                 self._traj = t = Trapezoid(sensed, target, max(1, vmax), params["ACCEL"], now_ms)

@@ -29,9 +29,8 @@ FLAG_ADMIN = const(1)
 _FULL_MARK = const(255)  # a bucket that cannot be read is never written into
 
 
-# No room left. A builtin exception type that nothing in this module raises otherwise: a class of
-# our own would cost ~260 bytes of RAM for a name.
-FullError = OverflowError
+class FullError(Exception):
+    """No room for another device: every bucket is full (or unreadable, and so never written)."""
 
 
 Device = namedtuple("Device", ["id", "key", "name", "type", "flags", "created"])

@@ -25,12 +25,14 @@ class Trapezoid:
             # too short to reach vmax: peak where the two ramps meet, halfway
             t_ramp = math.sqrt(dist / accel)
             vmax = accel * t_ramp
-        ramp_dist = vmax * t_ramp / 2
-        cruise_ms = (dist - 2 * ramp_dist) / vmax * 1000 if dist else 0
-        total_ms = 2 * t_ramp * 1000 + cruise_ms
-        # one attribute for the shape: each attribute name costs a qstr for good
-        self._shape = (dist, accel, vmax, t_ramp * 1000, ramp_dist, cruise_ms, total_ms)
-        self.end_ms = t0_ms + math.ceil(total_ms)
+        self._dist = dist
+        self._accel = accel
+        self._vpeak = vmax
+        self._ramp_ms = t_ramp * 1000
+        self._ramp_dist = vmax * t_ramp / 2
+        self._cruise_ms = (dist - 2 * self._ramp_dist) / vmax * 1000 if dist else 0
+        self._total_ms = 2 * self._ramp_ms + self._cruise_ms
+        self.end_ms = t0_ms + math.ceil(self._total_ms)
 
     def at(self, now_ms):
         t = now_ms - self.t0_ms
@@ -38,14 +40,13 @@ class Trapezoid:
             return self.start
         if now_ms >= self.end_ms:
             return self.target
-        dist, accel, vpeak, ramp_ms, ramp_dist, cruise_ms, total_ms = self._shape
         # distance from start after t ms, as a float
-        if t < ramp_ms:
+        if t < self._ramp_ms:
             s = t / 1000
-            s = accel * s * s / 2
-        elif t < ramp_ms + cruise_ms:
-            s = ramp_dist + vpeak * (t - ramp_ms) / 1000
+            s = self._accel * s * s / 2
+        elif t < self._ramp_ms + self._cruise_ms:
+            s = self._ramp_dist + self._vpeak * (t - self._ramp_ms) / 1000
         else:
-            s = (total_ms - t) / 1000
-            s = dist - accel * s * s / 2
-        return self.start + self.dir * min(int(s), dist)
+            s = (self._total_ms - t) / 1000
+            s = self._dist - self._accel * s * s / 2
+        return self.start + self.dir * min(int(s), self._dist)

@@ -20,9 +20,9 @@ from lock import store
 from lock.kdf import pbkdf2_sha256, ct_eq
 
 _RECORD_VERSION = const(1)
-# The record, struct "<BHI16s32s" (written out where used: a literal is an interned name, a const()
-# string an object): flags u8 (1 = code set) | fails u16 | iterations u32 | salt 16 | verifier 32
-_RECORD_LEN = const(55)
+# The record: flags u8 (1 = code set) | fails u16 | iterations u32 | salt 16 | verifier 32
+_RECORD = const("<BHI16s32s")
+_RECORD_LEN = const(55)  # struct.calcsize(_RECORD)
 
 _FREE_TRIES = const(5)
 FIRST_LOCKOUT_MS = const(30000)
@@ -63,7 +63,7 @@ class Passcode:
             self.fails = _FREE_TRIES + 9
             self.prs = None
         if rec:
-            flags, self.fails, self.iterations, self.salt, self.prs = struct.unpack("<BHI16s32s", rec[1])
+            flags, self.fails, self.iterations, self.salt, self.prs = struct.unpack(_RECORD, rec[1])
             self.is_set = bool(flags & 1)
         self.last_guess = now_ms  # the lockout runs from the last counted guess (or from boot)
 
@@ -101,7 +101,7 @@ class Passcode:
 
     def _save(self):
         store.save(self.path, _RECORD_VERSION,
-                   struct.pack("<BHI16s32s", self.is_set, self.fails, self.iterations, self.salt, self.prs))
+                   struct.pack(_RECORD, self.is_set, self.fails, self.iterations, self.salt, self.prs))
 
     def check(self, code, now_ms):
         """One whole guess: (RIGHT, 0), (WRONG, lockout ms now) or (LOCKED, ms left; nothing counted)."""

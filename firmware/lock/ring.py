@@ -10,6 +10,7 @@
 # Precedence, first that applies: reset pending > pairing > feedback (one-shot, from since_ms) > jammed >
 # lockout > battery low > dark. Continuous patterns run on the absolute clock (now_ms % period), so the
 # battery-low blinks start at every multiple of their period. Timings: docs/DRIVE.md.
+from collections import namedtuple
 from micropython import const
 
 # Colours at full scale, 0xRRGGBB.
@@ -22,43 +23,46 @@ _MAGENTA = const(0xFF00A0)
 _YELLOW = const(0xFFC800)
 
 
+# A pattern and how far into it the clock is: `blinks` flashes of `on_ms` lit and `off_ms` dark, in `colour`
+# (0xRRGGBB) on the whole ring or its upper segment only; repeated every `period_ms`, or once (period 0, from
+# the feedback's since_ms, lasting blinks * (on_ms + off_ms)). A steady pattern is on for its whole period.
+Pattern = namedtuple("Pattern", ("colour", "upper_only", "on_ms", "off_ms", "blinks", "period_ms", "t"))
+
+
 def _active(view, now_ms):
-    """The pattern shown now and the ms into it, or None (dark): (colour, upper segment only, on_ms, off_ms,
-    blinks, period_ms, ms into it); period 0 = one-shot lasting blinks * (on_ms + off_ms), from since_ms.
-    A steady pattern is on for its whole period. The patterns are written out in code, one per line: their
-    numbers then live in the bytecode, not in tuples and a dict of their own."""
+    """The Pattern shown now, or None (dark)."""
     if view.get("reset_pending"):
-        return _YELLOW, False, 250, 250, 1, 500, now_ms
+        return Pattern(_YELLOW, False, 250, 250, 1, 500, now_ms)
     if view.get("pairing"):
-        return _BLUE, False, 1, 0, 1, 1, now_ms
+        return Pattern(_BLUE, False, 1, 0, 1, 1, now_ms)
     fb = view.get("feedback")
     if fb:
-        kind = fb[0]
-        t = now_ms - fb[1]
+        kind, since_ms = fb
+        t = now_ms - since_ms
         p = None
         if kind == "boot":
-            p = _WHITE, False, 150, 150, 2, 0, t
+            p = Pattern(_WHITE, False, 150, 150, 2, 0, t)
         elif kind == "lock":
-            p = _ORANGE, False, 800, 0, 1, 0, t
+            p = Pattern(_ORANGE, False, 800, 0, 1, 0, t)
         elif kind == "unlock":
-            p = _GREEN, False, 800, 0, 1, 0, t
+            p = Pattern(_GREEN, False, 800, 0, 1, 0, t)
         elif kind == "unlatch":
-            p = _GREEN, False, 200, 200, 2, 0, t
+            p = Pattern(_GREEN, False, 200, 200, 2, 0, t)
         elif kind == "jam":
-            p = _RED, False, 150, 150, 3, 0, t
+            p = Pattern(_RED, False, 150, 150, 3, 0, t)
         elif kind == "wrong_code":
-            p = _MAGENTA, False, 1000, 0, 1, 0, t
-        if p and 0 <= t < p[4] * (p[2] + p[3]):
+            p = Pattern(_MAGENTA, False, 1000, 0, 1, 0, t)
+        if p and 0 <= t < p.blinks * (p.on_ms + p.off_ms):
             return p
     state = view.get("state")
     if view.get("jammed") or state == "jammed":
-        return _RED, False, 100, 1900, 1, 2000, now_ms
+        return Pattern(_RED, False, 100, 1900, 1, 2000, now_ms)
     if view.get("lockout"):
-        return _MAGENTA, False, 100, 2900, 1, 3000, now_ms
+        return Pattern(_MAGENTA, False, 100, 2900, 1, 3000, now_ms)
     if view.get("battery_low"):
         if state == "unlocked":
-            return _RED, True, 200, 300, 3, 5000, now_ms
-        return _RED, True, 200, 300, 2, 10000, now_ms
+            return Pattern(_RED, True, 200, 300, 3, 5000, now_ms)
+        return Pattern(_RED, True, 200, 300, 2, 10000, now_ms)
     return None
 
 
@@ -98,6 +102,8 @@ def next_change_ms(view, now_ms):
             else:
                 nxt = base + (period or count * (on + off))
     fb = view.get("feedback")
-    if fb and fb[1] > now_ms and (nxt is None or fb[1] < nxt):
-        return fb[1]  # a feedback dated in the future starts then
+    if fb:
+        _, since_ms = fb
+        if since_ms > now_ms and (nxt is None or since_ms < nxt):
+            return since_ms  # a feedback dated in the future starts then
     return nxt

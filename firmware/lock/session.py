@@ -18,7 +18,7 @@ from lock import wire
 _INFO = const(b"lock session v1")
 _DIR_C2L = const(0x43)  # "C"
 _DIR_L2C = const(0x4C)  # "L"
-# the CCM nonce: direction byte | 8 zero bytes | counter, struct ">B8xI"
+_NONCE = const(">B8xI")  # the CCM nonce: direction byte | 8 zero bytes | counter
 
 
 class Session:
@@ -40,7 +40,7 @@ class Session:
         if not self.alive or self.tx_count > 0xFFFFFFFF:
             raise wire.WireError(wire.E_NO_SESSION)
         aad = bytes((wire.VERSION, wire.SECURE))  # the message header
-        body = self._tx.seal(struct.pack(">B8xI", self._dir, self.tx_count), plaintext, aad)
+        body = self._tx.seal(struct.pack(_NONCE, self._dir, self.tx_count), plaintext, aad)
         self.tx_count += 1
         return aad + body
 
@@ -49,7 +49,7 @@ class Session:
         pt = None
         if self.alive and self.rx_count <= 0xFFFFFFFF:
             other = _DIR_C2L + _DIR_L2C - self._dir  # the peer's direction byte
-            pt = self._rx.open(struct.pack(">B8xI", other, self.rx_count), bytes(body),
+            pt = self._rx.open(struct.pack(_NONCE, other, self.rx_count), bytes(body),
                                bytes((wire.VERSION, wire.SECURE)))
         if pt is None:
             self.alive = False

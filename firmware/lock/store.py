@@ -15,9 +15,9 @@ import struct
 import binascii
 from micropython import const
 
-# Format strings are written out where used: a literal is an interned name, a const() string an object.
 _MAGIC = const(0x4B4C)  # b"LK" as a u16 LE
-_HEADER_LEN = const(8)  # "<HBBHH"
+_HEADER = const("<HBBHH")  # magic, version, reserved, reclen, count
+_HEADER_LEN = const(8)  # struct.calcsize(_HEADER)
 
 
 class CorruptError(Exception):
@@ -49,7 +49,7 @@ class Writer:
         self.left = count
         self.reclen = reclen
         self.f = open(path + ".tmp", "wb")
-        head = struct.pack("<HBBHH", _MAGIC, version, 0, reclen, count)
+        head = struct.pack(_HEADER, _MAGIC, version, 0, reclen, count)
         self.crc = binascii.crc32(head)
         self.f.write(head)
 
@@ -101,7 +101,7 @@ class Reader:
         head = f.read(_HEADER_LEN)
         ok = len(head) == _HEADER_LEN
         if ok:
-            magic, self.version, _, self.reclen, self.count = struct.unpack("<HBBHH", head)
+            magic, self.version, _, self.reclen, self.count = struct.unpack(_HEADER, head)
             # The header's sizes must add up to the file's: a damaged length must never become a buffer
             # (a garbage reclen would ask for up to 64 KiB and fail every boot with MemoryError).
             ok = (magic == _MAGIC and (not reclen or self.reclen == reclen) and

@@ -28,7 +28,7 @@ def parse_public(data: bytes) -> dict:
 
 
 class SimTransport:
-    """The simulated lock's radio (boards/sim/aioble.py over loopback TCP), via simlock's central."""
+    """The simulated lock's radio (boards/sim/bluetooth.py over loopback TCP), via simlock's central."""
 
     def __init__(self, hostport: str, timeout: float = TIMEOUT_S):
         from simlock.radio import Central, RadioError

@@ -10,7 +10,7 @@ import time
 import traceback
 
 from .control import ControlError, command, lines
-from .supervisor import DEFAULT_HEAP
+from .supervisor import DEFAULT_HEAP, FROZEN_HEAP, NoFrozenImage
 
 DEFAULT_PORT = 7760
 
@@ -49,13 +49,16 @@ def run(args):
     flash = pathlib.Path(args.flash)
     flash.parent.mkdir(parents=True, exist_ok=True)  # a fresh clone has no .sim/ yet
     log = open(flash.parent / (flash.name + ".log"), "a") if args.view else None
+    if args.frozen and args.build:
+        print("simlock: --frozen runs the image's own modules; --build is for the PyPI port", file=sys.stderr)
+        return 2
     if log is not None:
         # Whatever a thread of the simulator reports goes to the log, never across the view.
         threading.excepthook = lambda a: traceback.print_exception(a.exc_type, a.exc_value, a.exc_traceback,
                                                                    file=log)
     try:
-        sup = Supervisor(args.flash, port=args.port, build=args.build, heap=args.heap or DEFAULT_HEAP, log=log)
-    except RuntimeError as e:  # mpy-cross refused a source file
+        sup = Supervisor(args.flash, port=args.port, build=args.build, heap=args.heap, log=log, frozen=args.frozen)
+    except (NoFrozenImage, RuntimeError) as e:  # no image, or mpy-cross refused a source file
         print("simlock: %s" % e, file=sys.stderr)
         return 1
     sup.start()
@@ -112,7 +115,10 @@ def main(argv=None):
     r.add_argument("--flash", default=".sim/flash", help="flash directory (kept between runs)")
     r.add_argument("--port", type=int, default=DEFAULT_PORT, help="BLE port; control is PORT+1")
     r.add_argument("--build", help="run this mpy-cross build (default: compile the sources afresh)")
-    r.add_argument("--heap", help="MicroPython heap size, the board's RAM (default %s)" % DEFAULT_HEAP)
+    r.add_argument("--frozen", action="store_true",
+                   help="boot the board-like 32-bit image with the firmware frozen in (`make frozen`)")
+    r.add_argument("--heap", help="MicroPython heap size, the board's RAM (default %s; %s with --frozen)"
+                   % (DEFAULT_HEAP, FROZEN_HEAP))
     r.add_argument("--view", action="store_true", help="live view in this terminal")
     r.set_defaults(func=run)
     for name, help_ in (("state", "print the lock's state as JSON"),

@@ -1,4 +1,4 @@
-"""A central for the simulated radio (the host side of boards/sim/aioble.py): scan, connect, GATT ops."""
+"""A central for the simulated radio (the host side of boards/sim/bluetooth.py): scan, connect, GATT ops."""
 import binascii
 import json
 import queue

@@ -15,10 +15,19 @@ from . import bench, mpybuild
 
 MICROPYTHON = pathlib.Path(sys.prefix) / "bin" / "micropython"
 MPY_CROSS = pathlib.Path(sys.prefix) / "bin" / "mpy-cross"
-# The simulated chip's RAM: the smallest heap the whole compiled firmware runs in on this 64-bit host,
-# with margin (`make bench` prints the current figure; see docs/DESIGN.md "RAM").
+# `make frozen`: the Unix port built 32-bit with the firmware and boards/sim frozen in, like an ESP32 image.
+FROZEN_IMAGE = ROOT / "build" / "frozen" / "unix32" / "micropython"
+# The simulated chip's RAM, the one place it is set (docs/DESIGN.md "RAM"; `make bench` prints the figures).
+# The PyPI port is 64-bit and loads every module's bytecode and names into its heap, which no board does: it
+# gets whatever it needs, with margin. The frozen image gets what an ESP32 gives the firmware at start.
 DEFAULT_HEAP = "144k"
+FROZEN_HEAP = "56k"
 BOARD_DIR = ROOT / "boards" / "sim"
+
+
+class NoFrozenImage(Exception):
+    def __str__(self):
+        return "no frozen image at %s: build it with `make frozen`" % FROZEN_IMAGE.relative_to(ROOT)
 
 
 def door_file(flash):
@@ -28,18 +37,24 @@ def door_file(flash):
 
 
 class Supervisor:
-    def __init__(self, flash, port=7760, build=None, heap=DEFAULT_HEAP, log=None):
+    def __init__(self, flash, port=7760, build=None, heap=None, log=None, frozen=False):
+        """`frozen`: boot the `make frozen` image (its own modules, nothing loaded from files) instead of the
+        PyPI port running an mpy-cross build (`build`, or the sources compiled afresh)."""
+        if frozen and not FROZEN_IMAGE.exists():
+            raise NoFrozenImage()
         self.flash = pathlib.Path(flash).resolve()
         self.flash.mkdir(parents=True, exist_ok=True)
         self.port = port
+        self.frozen = frozen
+        self.micropython = FROZEN_IMAGE if frozen else MICROPYTHON
         self.build = pathlib.Path(build).resolve() if build else self.flash.parent / (self.flash.name + ".mpy")
-        if not build:
+        if not build and not frozen:
             # The board runs compiled modules (frozen or .mpy), so the simulator does too: same RAM use.
             shutil.rmtree(self.build, ignore_errors=True)
             errors = mpybuild.build_board(MPY_CROSS, self.build, BOARD_DIR)
             if errors:
                 raise RuntimeError("mpy-cross failed:\n" + errors)
-        self.heap = heap
+        self.heap = heap or (FROZEN_HEAP if frozen else DEFAULT_HEAP)
         self.log = log if log is not None else sys.stderr
         self.world = World(state_file=door_file(self.flash))
         self.world.listeners.append(self._forward)
@@ -109,11 +124,13 @@ class Supervisor:
         if self.child is not None or self.closing:
             return False
         env = dict(os.environ)
-        env.update(MICROPYPATH=str(self.build) + ":.frozen", SIMLOCK_BUS=str(self.bus_port),
+        # Frozen: only the image's own modules, never a stray source or .mpy on the path.
+        env.update(MICROPYPATH=".frozen" if self.frozen else str(self.build) + ":.frozen",
+                   SIMLOCK_BUS=str(self.bus_port),
                    SIMLOCK_BLE_PORT=str(self.port), SIMLOCK_FLASH=str(self.flash))
         self.ready.clear()
         self.powered_at = time.monotonic()
-        self.child = subprocess.Popen([str(MICROPYTHON), "-X", "heapsize=" + self.heap, "-m", "main"],
+        self.child = subprocess.Popen([str(self.micropython), "-X", "heapsize=" + self.heap, "-m", "main"],
                                       cwd=self.flash, env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, text=True)
         threading.Thread(target=self._pump, args=(self.child,), daemon=True).start()

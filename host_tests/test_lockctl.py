@@ -199,3 +199,14 @@ def test_test_timers_are_the_tests_own():
     for name in TEST_TIMERS:
         real = [line for line in esp32.splitlines() if line.startswith(name + " =")][0].split("=")[1].split("#")[0]
         assert 'os.getenv("SIMLOCK_%s") or %s)' % (name, real.strip()) in board, name
+
+
+def test_every_error_the_lock_reports_says_what_to_do_next():
+    from lockctl import cli, wire
+    quiet = {wire.E_ACTION, wire.E_WRONG_CHANNEL}   # a refusal carries its reason; a wrong channel is a bug
+    for code, text in wire.ERRORS.items():
+        message, exit_code = cli.explain(wire.LockError(code))
+        assert "\n" not in message and message.startswith(text)
+        if code not in quiet:
+            assert len(message) > len(text) + 5, (code, message)
+        assert exit_code == (cli.EXIT_REFUSED if code in (wire.E_ACTION, wire.E_DENIED) else cli.EXIT_ERROR)

@@ -222,6 +222,11 @@ NEXT_STEP = {
     wire.E_INTERNAL: "try again; if it persists, restart the lock",
     wire.E_UNKNOWN_COMMAND: "update the lock's firmware",
     wire.E_BAD_VERSION: "update lockctl or the lock's firmware",
+    wire.E_NOT_FOUND: "see the ids with `lockctl devices`",
+    wire.E_BAD_ARGS: "see the allowed values with `lockctl COMMAND --help`",
+    wire.E_BAD_FRAME: "run it again; if it persists, update lockctl or the lock's firmware",
+    wire.E_NO_SESSION: "run it again",
+    wire.E_TOO_LONG: "use a shorter name",
 }
 
 

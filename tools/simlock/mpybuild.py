@@ -54,7 +54,16 @@ def required_libraries(manifest, mpy_dir=None):
     finally:
         sys.path.pop(0)
     lib = mpy_dir / "lib" / "micropython-lib"
-    m = manifestfile.ManifestFile(manifestfile.MODE_FREEZE, {
+
+    class BoardManifest(manifestfile.ManifestFile):
+        def include(self, manifest_path, is_require=False, **kwargs):
+            # An ESP32 board's manifest starts from its port's own (asyncio, neopixel: in every firmware of
+            # that port already, and not in the trimmed MicroPython copy): only what the board adds is wanted.
+            if manifest_path == "$(PORT_DIR)/boards/manifest.py":
+                return
+            super().include(manifest_path, is_require, **kwargs)
+
+    m = BoardManifest(manifestfile.MODE_FREEZE, {
         "MPY_DIR": str(mpy_dir), "MPY_LIB_DIR": str(lib), "PORT_DIR": str(mpy_dir / "ports" / "unix"),
         "BOARD_DIR": str(pathlib.Path(manifest).parent)})
     m.execute(str(manifest))

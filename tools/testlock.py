@@ -172,6 +172,9 @@ class _Part:
     def write(self, pixels):
         pass
 
+    def feed(self):
+        pass
+
     def pressed(self):
         return False
 
@@ -194,7 +197,7 @@ class Board:
     BATTERY_CELLS = 4
     PAIRING_TIMEOUT_MS = 60000
     FIRST_LOCKOUT_MS = 1000
-    Stepper = Sensor = Ring = Button = BatteryADC = _Part
+    Stepper = Sensor = Ring = Button = BatteryADC = Watchdog = _Part
     rebooted = False
 
     @staticmethod

@@ -133,6 +133,10 @@ def dispatch(ctx, dev, request, now_ms):
             unix = r.unpack("<I")[0]
             r.end()
             ctx.wall = (unix, now_ms)
+            # devices paired since boot before the clock was set get their date now
+            undated, ctx.undated = ctx.undated, []
+            for device_id, ms in undated:
+                ctx.devices.date(device_id, ctx.wall_time(ms))
             hook = getattr(ctx.app, "set_time", None)
             if hook:
                 hook(unix)

@@ -6,7 +6,7 @@
 # Capacity = buckets * per_bucket (default 64 * 16 = 1024 devices).
 #
 # API: Registry(root, buckets=64, per_bucket=16, rng=os.urandom) .get(id) .add(key, name, type, created,
-# admin) .remove(id) .rename(id, name) .page(start, n) .count() .capacity; a device is a Device tuple
+# admin) .remove(id) .rename(id, name) .date(id, created) .page(start, n) .count() .capacity; a device is a Device tuple
 # (id, key, name, type, flags, created); FullError; store.CorruptError for a damaged bucket (bad bytes, or
 # another record size or version: a bucket this firmware cannot read is damaged, never empty).
 import os
@@ -146,6 +146,14 @@ class Registry:
         if self.get(device_id) is None:
             return False
         self._rewrite(device_id, -1)
+        return True
+
+    def date(self, device_id, created):
+        """Set when a device was paired (unix s): for one paired before the lock's clock was set."""
+        dev = self.get(device_id)
+        if dev is None:
+            return False
+        self._rewrite(device_id, 0, (dev.key, dev.name, dev.type, dev.flags, created))
         return True
 
     def rename(self, device_id, name):

@@ -113,6 +113,8 @@ class LockPairing:
             return self.abandon(now_ms, wire.error(wire.E_BAD_ARGS))
         try:
             dev = ctx.devices.add(keys[80:], self.name, self.type, ctx.wall_time(now_ms), True)
+            if ctx.wall is None:
+                ctx.undated.append((dev.id, now_ms))
         except devices.FullError:
             return self.abandon(now_ms, wire.error(wire.E_FULL))
         except store.CorruptError:

@@ -46,6 +46,7 @@ class LockProtocol:
         self.sessions = {}      # who -> Session
         self.closing = []       # connections the transport should drop
         self.wall = None        # (unix seconds, now_ms) when the time was last set
+        self.undated = []       # (device id, now_ms) paired before the clock was set: dated by SET_TIME
         if self.devices.count() == 0:
             pairmode.enter(now_ms)
 

@@ -129,6 +129,7 @@ class Context:
         self._path = None
         self._transport = None
         self._session: client.Session | None = None
+        self.opening_status: dict | None = None
 
     def identity_path(self):
         if self._path is None:
@@ -167,9 +168,17 @@ class Context:
             self._session = client.Session(t, ident["device_id"], ident["key"])
             if ident["admin"]:
                 now = int(time.time())
-                if abs(self._session.status()["time"] - now) > CLOCK_SLACK_S:
+                self.opening_status = self._session.status()
+                if abs(self.opening_status["time"] - now) > CLOCK_SLACK_S:
                     self._session.set_time(now)
+                    self.opening_status["time"] = now
         return self._session
+
+    def status(self) -> dict:
+        """The lock's status: the one an admin session read as it opened, else a fresh one."""
+        s = self.session()
+        got, self.opening_status = self.opening_status, None
+        return got or s.status()
 
     def close(self) -> None:
         if self._transport is not None:
@@ -213,6 +222,11 @@ NEXT_STEP = {
     wire.E_INTERNAL: "try again; if it persists, restart the lock",
     wire.E_UNKNOWN_COMMAND: "update the lock's firmware",
     wire.E_BAD_VERSION: "update lockctl or the lock's firmware",
+    wire.E_NOT_FOUND: "see the ids with `lockctl devices`",
+    wire.E_BAD_ARGS: "see the allowed values with `lockctl COMMAND --help`",
+    wire.E_BAD_FRAME: "run it again; if it persists, update lockctl or the lock's firmware",
+    wire.E_NO_SESSION: "run it again",
+    wire.E_TOO_LONG: "use a shorter name",
 }
 
 
@@ -376,7 +390,7 @@ def status_lines(st: dict) -> list[str]:
 
 @command("status", "lock state, battery, pairing mode, firmware version")
 def cmd_status(ctx: Context) -> Result:
-    st = ctx.session().status()
+    st = ctx.status()
     return Result(st, status_lines(st))
 
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from mpy import ROOT
-from sim import VENV_BIN, free_port_pair
+from sim import TEST_TIMERS, VENV_BIN, free_port_pair
 
 sys.path.insert(0, str(ROOT / "tools"))
 from simlock.view import View, WIDTH, visible  # noqa: E402
@@ -91,7 +91,8 @@ def test_the_view_shows_what_lasts_in_80_columns():
 def test_the_lock_reports_countdowns_and_devices_for_the_view(simlock, tmp_path):
     lock = simlock(calibrated=True)
     fw = lock.wait_for(lambda s: s["pairing"] and s["firmware"].get("pairing_s"), what="pairing open")["firmware"]
-    assert fw["devices"] == 0 and 0 < fw["pairing_s"] <= 10 and fw["positions"]["locked"] < 0
+    assert fw["devices"] == 0 and 0 < fw["pairing_s"] <= TEST_TIMERS["PAIRING_TIMEOUT_MS"] // 1000
+    assert fw["positions"]["locked"] < 0
     env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path))
     lockctl = [str(VENV_BIN / "lockctl"), "--sim", "127.0.0.1:%d" % lock.port]
     subprocess.run(lockctl + ["setup", "--code", CODE], env=env, check=True, capture_output=True, timeout=60)

@@ -198,7 +198,19 @@ def test_live_view_starts_on_a_fresh_checkout(tmp_path):
                     break
     finally:
         os.kill(pid, signal.SIGINT)
-        os.waitpid(pid, 0)
+        # Keep reading while it stops: a view blocked writing to a full pty would never see its Ctrl-C.
+        stop_by = time.monotonic() + 30
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > stop_by:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                break
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    os.read(fd, 65536)
+                except OSError:
+                    pass
+        os.close(fd)
     assert "simulated lock" in seen and "battery" in seen and "simlock button press" in seen, seen[-2000:]
     assert "state     calibrating" in seen or "state     locked" in seen, seen[-2000:]
     assert (tmp_path / "not-yet" / "flash.log").exists()

@@ -9,8 +9,10 @@ import functools
 import json
 import os
 import pathlib
+import signal
 import subprocess
 import sys
+import threading
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -21,6 +23,8 @@ PAIR, COMMAND = 0, 1
 CHANNELS = {"pair": PAIR, "cmd": COMMAND}
 ITERATIONS = 1000    # PBKDF2 rounds of the code's verifier: the least lockctl accepts (the lock uses 2000)
 HEAP = "256k"
+LINE_MAX = 8192      # testlock.py's command line buffer
+LINE_HEX = 4096      # fragments' hex in one F line (a whole message's is up to 2 x wire.MAX_MESSAGE + a little)
 
 
 @functools.lru_cache(maxsize=None)
@@ -49,13 +53,24 @@ class TestLock:
             [str(ROOT / ".venv" / "bin" / "micropython"), "-X", "heapsize=" + HEAP, str(ROOT / "tools" / "testlock.py"),
              str(pathlib.Path(flash).resolve()), binascii.hexlify(seed).decode() or "00", str(iterations)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        # A handle on this very process (Linux): a kill from another thread can race our own reaping of it,
+        # and a bare pid, once reaped, may already name another process (pids wrap at 32768 here).
+        # The handle is closed with the pipes, under a lock: a late kill must not hit a reused descriptor.
+        self._handle = threading.Lock()
+        try:
+            self.pidfd: int | None = os.pidfd_open(self.p.pid)
+        except (AttributeError, OSError):   # not Linux: the pid, as Popen.kill has it
+            self.pidfd = -1
         self.printed: list[str] = []    # what the firmware printed (not answers)
 
     def line(self, text: str) -> str:
         """Send one command line; the answer without its "= " mark."""
         assert self.p.stdin and self.p.stdout
+        data = text + "\n"
+        size = len(data.encode())
+        assert size <= LINE_MAX, "a command line longer than testlock.py's LINE_MAX"
         try:
-            self.p.stdin.write(text + "\n")
+            self.p.stdin.write("%05d%s" % (size, data))     # its length first: testlock.Lines reads it whole
             self.p.stdin.flush()
         except BrokenPipeError:
             raise self._died() from None
@@ -78,8 +93,13 @@ class TestLock:
     def fragments(self, who: str, channel: int, frags: list[bytes]) -> list[str]:
         """Fragments in order (one round trip): for each, the reply in hex, "-" (nothing completed) or "!..."."""
         out: list[str] = []
-        for i in range(0, len(frags), 32):     # short lines: the lock's heap holds each one
-            part = frags[i:i + 32]
+        i = 0
+        while i < len(frags):   # lines of at most 32 fragments and LINE_HEX of hex: testlock's buffer holds each
+            part, size = [], 0
+            while i < len(frags) and len(part) < 32 and (not part or size + 2 * len(frags[i]) + 1 <= LINE_HEX):
+                part.append(frags[i])
+                size += 2 * len(frags[i]) + 1
+                i += 1
             got = self.line("F %s %d %s" % (who, channel, " ".join(f.hex() or "." for f in part))).split(" ")
             out += got if len(got) == len(part) else ["!" + "_".join(got)] * len(part)
         return out
@@ -93,9 +113,20 @@ class TestLock:
     def written(self) -> int:
         return int(self.line("W"))
 
+    def power_cut(self) -> None:
+        """SIGKILL, safe from any thread at any time (the torture's timer): it reaches this process or none."""
+        with self._handle:
+            if self.pidfd == -1:
+                self.p.kill()
+            elif self.pidfd is not None:    # None: closed, the process reaped
+                try:
+                    signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+                except ProcessLookupError:  # it has exited already
+                    pass
+
     def kill(self) -> None:
         if self.p.poll() is None:
-            self.p.kill()
+            self.power_cut()
         self.p.wait()
         self._close_pipes()
 
@@ -109,6 +140,10 @@ class TestLock:
         self._close_pipes()
 
     def _close_pipes(self) -> None:
+        with self._handle:
+            if self.pidfd is not None and self.pidfd >= 0:
+                os.close(self.pidfd)
+            self.pidfd = None
         for f in (self.p.stdin, self.p.stdout, self.p.stderr):
             try:
                 if f:

@@ -168,7 +168,7 @@ class Torture:
             where = "at unit %d of %d" % (at, dry["units"])
         else:
             delay = rnd.uniform(0, dry["seconds"] * 1.1)
-            timer = threading.Timer(delay, lock.p.kill)     # SIGKILL; the pipes close in this thread
+            timer = threading.Timer(delay, lock.power_cut)  # SIGKILL; the pipes close in this thread
             timer.start()
             where = "after %.1f ms of %.1f" % (delay * 1000, dry["seconds"] * 1000)
         committed = False
@@ -183,6 +183,7 @@ class Torture:
         finally:
             if timer:
                 timer.cancel()
+                timer.join()    # a kill already under way ends before the next process starts
             lock.kill()
         if kind == "byte" and committed:
             raise TortureFailure("%s returned though the power was cut %s" % (op, where))

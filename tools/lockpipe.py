@@ -23,8 +23,6 @@ PAIR, COMMAND = 0, 1
 CHANNELS = {"pair": PAIR, "cmd": COMMAND}
 ITERATIONS = 1000    # PBKDF2 rounds of the code's verifier: the least lockctl accepts (the lock uses 2000)
 HEAP = "256k"
-LINE_MAX = 8192      # testlock.py's command line buffer
-LINE_HEX = 4096      # fragments' hex in one F line (a whole message's is up to 2 x wire.MAX_MESSAGE + a little)
 
 
 @functools.lru_cache(maxsize=None)
@@ -66,11 +64,8 @@ class TestLock:
     def line(self, text: str) -> str:
         """Send one command line; the answer without its "= " mark."""
         assert self.p.stdin and self.p.stdout
-        data = text + "\n"
-        size = len(data.encode())
-        assert size <= LINE_MAX, "a command line longer than testlock.py's LINE_MAX"
         try:
-            self.p.stdin.write("%05d%s" % (size, data))     # its length first: testlock.Lines reads it whole
+            self.p.stdin.write(text + "\n")
             self.p.stdin.flush()
         except BrokenPipeError:
             raise self._died() from None
@@ -93,13 +88,8 @@ class TestLock:
     def fragments(self, who: str, channel: int, frags: list[bytes]) -> list[str]:
         """Fragments in order (one round trip): for each, the reply in hex, "-" (nothing completed) or "!..."."""
         out: list[str] = []
-        i = 0
-        while i < len(frags):   # lines of at most 32 fragments and LINE_HEX of hex: testlock's buffer holds each
-            part, size = [], 0
-            while i < len(frags) and len(part) < 32 and (not part or size + 2 * len(frags[i]) + 1 <= LINE_HEX):
-                part.append(frags[i])
-                size += 2 * len(frags[i]) + 1
-                i += 1
+        for i in range(0, len(frags), 32):     # short lines: the lock's heap holds each one
+            part = frags[i:i + 32]
             got = self.line("F %s %d %s" % (who, channel, " ".join(f.hex() or "." for f in part))).split(" ")
             out += got if len(got) == len(part) else ["!" + "_".join(got)] * len(part)
         return out

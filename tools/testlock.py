@@ -6,8 +6,7 @@
 # data and one per rename, remove, mkdir or rmdir. "X n" cuts the power at the n-th unit from then on: that
 # write stops part way, nothing after it reaches the flash, and the process exits 99 at once.
 #
-# In (one line each, after its length in 5 decimal digits):
-#                      M who ch hex   a whole message on channel ch (0 pairing, 1 command)
+# In (one line each):  M who ch hex   a whole message on channel ch (0 pairing, 1 command)
 #                      F who ch hex.. fragments into that connection's wire.Reassembler, as ble.py does;
 #                                     one answer each, space-separated ("." is an empty fragment)
 #                      D who          disconnect      T ms   set the clock     E / B   long / short press
@@ -291,33 +290,6 @@ def _deliver(proto, asm, who, channel, data_hex, fragment, now):
         return "!" + repr(e).replace(" ", "_")
 
 
-LINE_MAX = 8192     # bytes in one command line (tools/lockpipe.py keeps to it)
-
-
-class Lines:
-    """Command lines from `stream` through one buffer made at start. The harness shares the heap it tests with
-    the firmware, so its own input must not churn it: readline() reads a byte per system call into a string
-    grown 16 bytes at a time, which moves through the heap as it grows, and a message's 2 KiB of hex left a
-    trail of holes behind it (a 100 000-message fuzz ended in a MemoryError of the driver). So each line comes
-    after its length in 5 decimal digits (tools/lockpipe.py sends it) and is read whole into the buffer."""
-
-    def __init__(self, stream, size):
-        self.stream = stream
-        self.buf = bytearray(size)
-        self.mv = memoryview(self.buf)
-
-    def next(self):
-        """The next line (str, without its newline), or None at the end of the input."""
-        if self.stream.readinto(self.buf, 5) != 5:
-            return None
-        n = int(str(self.mv[:5], "ascii"))
-        if n > len(self.buf):
-            raise ValueError("a command line longer than %d bytes" % len(self.buf))
-        if self.stream.readinto(self.buf, n) != n:
-            return None
-        return str(self.mv[:n], "utf-8").rstrip("\n")
-
-
 def main():
     root, seed, iterations = sys.argv[1], binascii.unhexlify(sys.argv[2]), int(sys.argv[3])
     vfs = CountingVfs(root)
@@ -338,10 +310,9 @@ def serve(vfs, rng, iterations):
                          code=Passcode(".", now, iterations, rng, app.first_lockout_ms))
     proto.passcode.on_wrong = app.wrong_code
     asm = {}                            # (who, channel) -> wire.Reassembler, as ble.py keeps per connection
-    lines = Lines(sys.stdin.buffer, LINE_MAX)
     while True:
-        line = lines.next()
-        if line is None:
+        line = sys.stdin.readline()
+        if not line:
             return
         parts = line.split()
         op = parts[0] if parts else ""
@@ -365,7 +336,7 @@ def serve(vfs, rng, iterations):
             elif op == "S":
                 import gc
                 gc.collect()
-                out = snapshot(iterations, now)     # a dict: streamed below, never one string
+                out = json.dumps(snapshot(iterations, now))
             elif op == "W":
                 out = str(vfs.written)
             elif op == "H":
@@ -387,13 +358,7 @@ def serve(vfs, rng, iterations):
         except Exception as e:
             sys.print_exception(e)
             out = "!" + repr(e).replace(" ", "_")
-        # In pieces: a 2 KiB reply or snapshot is never copied into one more string.
-        sys.stdout.write("= ")
-        if isinstance(out, dict):
-            json.dump(out, sys.stdout)
-        else:
-            sys.stdout.write(out)
-        sys.stdout.write("\n")
+        sys.stdout.write("= " + out + "\n")
 
 
 main()

@@ -48,30 +48,32 @@ _S_CALIBRATION = const(32)   # the last calibration failed, or the stored one do
 _ADMIN = const(1)
 _CODE = const(2)
 
+# The table: command -> what it needs; every command the lock knows is here. (This module is loaded for a
+# message and dropped after it, protocol.py: the table costs RAM only while a command runs.)
+NEEDS = {
+    _STATUS: 0,
+    _LOCK: 0,
+    _UNLOCK: 0,
+    _UNLATCH: 0,
+    _LOCKNGO: 0,
+    _FULLLOCK: 0,
+    _LIST_DEVICES: _ADMIN,
+    _RENAME: _ADMIN | _CODE,
+    _REVOKE: _ADMIN | _CODE,
+    _CHANGE_CODE: _ADMIN | _CODE,
+    _SET_TIME: _ADMIN,
+    _GET_SETTINGS: _ADMIN,
+    _SET_SETTINGS: _ADMIN | _CODE,
+    _CALIBRATE: _ADMIN,
+}
+
 
 def dispatch(ctx, dev, request, now_ms):
     """Run one decrypted request for device `dev`; returns the response plaintext."""
     try:
         r = wire.Reader(request)
         cmd = r.u8()
-        # The table: command -> what it needs; every command the lock knows is here. (A literal built per
-        # request rather than a module global: one name and one resident dict less.)
-        needs = {
-            _STATUS: 0,
-            _LOCK: 0,
-            _UNLOCK: 0,
-            _UNLATCH: 0,
-            _LOCKNGO: 0,
-            _FULLLOCK: 0,
-            _LIST_DEVICES: _ADMIN,
-            _RENAME: _ADMIN | _CODE,
-            _REVOKE: _ADMIN | _CODE,
-            _CHANGE_CODE: _ADMIN | _CODE,
-            _SET_TIME: _ADMIN,
-            _GET_SETTINGS: _ADMIN,
-            _SET_SETTINGS: _ADMIN | _CODE,
-            _CALIBRATE: _ADMIN,
-        }.get(cmd)
+        needs = NEEDS.get(cmd)
         if needs is None:
             raise wire.WireError(_E_UNKNOWN_COMMAND)
         if needs & _ADMIN and not dev.flags & devices.FLAG_ADMIN:

@@ -165,7 +165,11 @@ def test_simlock_cli_state_and_record(simlock):
                            stdout=subprocess.PIPE, text=True)
     first = rec.stdout.readline()  # the recording has started (the process takes a moment to)
     lock.bench("button press")
-    lines = [json.loads(l) for l in [first] + rec.communicate(timeout=30)[0].splitlines()]
+    # The rest through the same buffered reader as the first line: communicate(timeout=) reads the pipe
+    # itself and would lose what that reader had already buffered (the recording's first state).
+    rest = rec.stdout.read()
+    rec.wait(timeout=30)
+    lines = [json.loads(l) for l in [first] + rest.splitlines()]
     assert lines[-1] == {"done": True, "ms": 3000}
     states = [l["lock"] for l in lines if "lock" in l]
     assert states[0] == "unlocked" and "locking" in states and states[-1] == "locked"

@@ -8,8 +8,6 @@
 # Out: one line per input: the reply message in hex, "ok", or a JSON object for "S".
 import sys
 import json
-import hashlib
-import struct
 import binascii
 import time
 import gc
@@ -18,17 +16,7 @@ from lock.protocol import LockProtocol, PAIR, COMMAND
 from lock.pairmode import PairMode
 from lock.passcode import Passcode, ITERATIONS
 
-
-class Drbg:
-    def __init__(self, seed):
-        self.seed, self.n, self.pool = seed, 0, b""
-
-    def __call__(self, k):
-        while len(self.pool) < k:
-            self.pool += hashlib.sha256(self.seed + struct.pack("<I", self.n)).digest()
-            self.n += 1
-        out, self.pool = self.pool[:k], self.pool[k:]
-        return out
+from drbg import Drbg  # tools/ (this script's folder)
 
 
 class Mechanics:

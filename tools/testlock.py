@@ -20,9 +20,10 @@
 import os
 import sys
 import json
-import hashlib
-import struct
 import binascii
+
+from drbg import Drbg  # tools/ (this script's folder)
+import board as sim_board  # boards/sim: its parameters, not its drivers (they need simlock's bus)
 
 MOUNT = "/flash"
 
@@ -143,18 +144,6 @@ class CountingVfs:
         return os.statvfs(self._p(path))
 
 
-class Drbg:
-    def __init__(self, seed):
-        self.seed, self.n, self.pool = seed, 0, b""
-
-    def __call__(self, k):
-        while len(self.pool) < k:
-            self.pool += hashlib.sha256(self.seed + struct.pack("<I", self.n)).digest()
-            self.n += 1
-        out, self.pool = self.pool[:k], self.pool[k:]
-        return out
-
-
 class _Part:
     """Every stub driver at once: nothing moves, the key sits at 0, the cells are full."""
 
@@ -184,18 +173,20 @@ class _Part:
 
 
 class Board:
+    """The simulated board's parameters (boards/sim/board.py, on the path) with stub drivers, this flash, and a
+    short first lockout so that a run reaches the longer lockouts."""
     FLASH_ROOT = MOUNT
-    STEPS_PER_REV = 400
-    MAX_SPEED = 800
-    ACCEL = 4000
-    JAM_MARGIN_MS = 400
-    FULL_LOCK = True
-    UNLATCH_HOLD_MS = 800
-    RING_PIXELS = 16
-    RING_FPS = 30
-    RING_UPPER = (14, 15, 0, 1, 2)
-    BATTERY_KIND = "alkaline"
-    BATTERY_CELLS = 4
+    STEPS_PER_REV = sim_board.STEPS_PER_REV
+    MAX_SPEED = sim_board.MAX_SPEED
+    ACCEL = sim_board.ACCEL
+    JAM_MARGIN_MS = sim_board.JAM_MARGIN_MS
+    FULL_LOCK = sim_board.FULL_LOCK
+    UNLATCH_HOLD_MS = sim_board.UNLATCH_HOLD_MS
+    RING_PIXELS = sim_board.RING_PIXELS
+    RING_FPS = sim_board.RING_FPS
+    RING_UPPER = sim_board.RING_UPPER
+    BATTERY_KIND = sim_board.BATTERY_KIND
+    BATTERY_CELLS = sim_board.BATTERY_CELLS
     PAIRING_TIMEOUT_MS = 60000
     FIRST_LOCKOUT_MS = 1000
     Stepper = Sensor = Ring = Button = BatteryADC = Watchdog = _Part

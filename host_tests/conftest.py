@@ -74,3 +74,12 @@ def simlock(tmp_path, request):
         lock.stop()
     for lock in started:
         assert not lock.crashes(), "the firmware crashed:\n" + lock.log()
+
+
+@pytest.fixture
+def calibrated_lock(simlock):
+    """A lock that knows its door, at rest: for tests of what comes after the first boot's calibration."""
+    lk = simlock(calibrated=True)
+    lk.wait_for(lambda s: s["lock"] in ("locked", "unlocked"), timeout=60, what="calibrated")
+    yield lk
+    print(lk.log())      # shown by pytest when the test failed

@@ -31,11 +31,8 @@ def lockctl(lock, identity, *args):
 
 
 @pytest.fixture
-def lock(simlock):
-    lk = simlock(calibrated=True)
-    lk.wait_for(lambda s: s["lock"] in ("locked", "unlocked"), timeout=60, what="calibrated")
-    yield lk
-    print(lk.log())      # shown by pytest when the test failed
+def lock(calibrated_lock):
+    return calibrated_lock
 
 
 @pytest.fixture

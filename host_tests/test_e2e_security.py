@@ -56,11 +56,8 @@ def open_pairing(lock):
 
 
 @pytest.fixture
-def lock(simlock, tmp_path):
-    lk = simlock(calibrated=True)
-    lk.wait_for(lambda s: s["lock"] in ("locked", "unlocked"), timeout=60, what="calibrated")
-    yield lk
-    print(lk.log())      # shown by pytest when the test failed
+def lock(calibrated_lock):
+    return calibrated_lock
 
 
 @pytest.fixture

@@ -48,22 +48,26 @@ BUILDS = [("frozen", "frozen 32-bit image (make frozen): RAM on the board", (16,
 START = {"frozen": {"button": 32, "phone": 38}, "files": {"button": 122, "phone": 128}}
 
 
-def runs_on(heap_k, with_phone, frozen):
-    """The RAM gate's scenario at this heap: True if all of it worked, on one boot, without a crash."""
+def session_works(with_phone, **lock_options):
+    """The RAM gate's scenario on a simulated lock started with `lock_options` (SimLock's): True if all of it
+    worked, on one boot, without a crash (out of memory, then rebooted and carried on: still a failure)."""
     from sim import SimLock, whole_session
     with tempfile.TemporaryDirectory() as tmp:
         lock = None
         try:
-            lock = SimLock(pathlib.Path(tmp) / "flash", heap="%dk" % heap_k, frozen=frozen,
-                           build=None if frozen else MPY_BUILD)
+            lock = SimLock(pathlib.Path(tmp) / "flash", **lock_options)
             whole_session(lock, pathlib.Path(tmp) / "phone.json", with_phone=with_phone)
-            # out of memory, then rebooted and carried on: still a failure
             return lock.boots() == 1 and not lock.crashes()
         except AssertionError:
             return False
         finally:
             if lock:
                 lock.stop()
+
+
+def runs_on(heap_k, with_phone, frozen):
+    """The RAM gate's scenario at this heap, on the frozen image or the simulator's build."""
+    return session_works(with_phone, heap="%dk" % heap_k, frozen=frozen, build=None if frozen else MPY_BUILD)
 
 
 def smallest_heap(runs, lo, hi, step, hint=None):
@@ -215,7 +219,6 @@ def module_costs():
 
 def romfs_heaps():
     """The PyPI port running the mpy-cross build in place from a ROMFS image: the heap beyond the image."""
-    from sim import SimLock, whole_session
     print("== RAM, smallest heap per scenario: PyPI port, 64-bit, modules in a ROMFS image (heap beyond it)")
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -223,17 +226,7 @@ def romfs_heaps():
         image_k = (image.stat().st_size + 1023) // 1024
 
         def runs(k, with_phone):
-            with tempfile.TemporaryDirectory() as run:
-                lock = None
-                try:
-                    lock = SimLock(pathlib.Path(run) / "flash", build=boot, heap="%dk" % (k + image_k))
-                    whole_session(lock, pathlib.Path(run) / "phone.json", with_phone=with_phone)
-                    return lock.boots() == 1 and not lock.crashes()
-                except AssertionError:
-                    return False
-                finally:
-                    if lock:
-                        lock.stop()
+            return session_works(with_phone, build=boot, heap="%dk" % (k + image_k))
 
         for scenario, with_phone, what in SCENARIOS:
             kib, _ = smallest_heap(lambda k: runs(k, with_phone), 24, 160, 1)
